@@ -1,0 +1,174 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type Stripe from 'stripe';
+import {
+  keyGeneration,
+  stripeKeyForCreditMark,
+  stripeKeyForCreditTransaction,
+} from '../src/domain/idempotency-keys.js';
+import { FAILURE_TYPES } from '../src/domain/failure-types.js';
+import type { PaymentIntentSnapshot, PaymentIntentStatus } from '../src/domain/payment.js';
+import type { Metrics } from '../src/metrics.js';
+import type { StripeClient } from '../src/stripe/stripe-client.js';
+import { isIdempotentReplay, isServerError, toActivityFailure } from '../src/stripe/stripe-failures.js';
+
+/** How many generations of one Idempotency-Key may be spent on replayed 5xx before an operator looks. */
+export const MAX_KEY_GENERATIONS = 5;
+
+export interface StripePaymentActivityDeps {
+  stripe: StripeClient;
+  metrics?: Metrics;
+}
+
+export interface CreditCustomerBalanceInput {
+  paymentIntentId: string;
+  customerId: string;
+  amountMinor: number;
+  currency: string;
+  ledgerEntryId: string;
+  /** From the PaymentIntent's metadata, when an earlier run already recorded it there. */
+  knownBalanceTransactionId: string | null;
+}
+
+export interface CreditCustomerBalanceResult {
+  balanceTransactionId: string;
+  /** How it was obtained: found by lookup, or created now. */
+  via: 'metadata' | 'lookup' | 'created';
+}
+
+export interface MarkPaymentIntentInput {
+  paymentIntentId: string;
+  ledgerEntryId: string;
+  balanceTransactionId: string | null;
+  currentMetadata: Record<string, string>;
+}
+
+export interface StripeRefund {
+  id: string;
+  amountMinor: number;
+  currency: string;
+}
+
+/** The metadata payconfirm writes on a credited PaymentIntent; identical on every attempt. */
+export function creditMarkMetadata(input: Pick<MarkPaymentIntentInput, 'ledgerEntryId' | 'balanceTransactionId'>): Record<string, string> {
+  return {
+    credited: 'true',
+    ledger_entry_id: input.ledgerEntryId,
+    balance_transaction_id: input.balanceTransactionId ?? '',
+  };
+}
+
+export function toPaymentIntentSnapshot(pi: Stripe.PaymentIntent): PaymentIntentSnapshot {
+  return {
+    id: pi.id,
+    status: pi.status as PaymentIntentStatus,
+    amountMinor: pi.amount,
+    amountReceivedMinor: pi.amount_received ?? 0,
+    currency: pi.currency,
+    customerId: typeof pi.customer === 'string' ? pi.customer : (pi.customer?.id ?? null),
+    metadata: { ...(pi.metadata ?? {}) },
+  };
+}
+
+/**
+ * Stripe side effects of a payment. Each is idempotent on its own: lookup before write, then a POST
+ * under a deterministic Idempotency-Key whose parameters never change between attempts.
+ */
+export function createStripePaymentActivities({ stripe, metrics }: StripePaymentActivityDeps) {
+  const guardStopped = (guard: 'stripe_lookup' | 'stripe_idempotency') => metrics?.duplicatesStopped.inc({ guard });
+
+  /**
+   * POSTs under `baseKey`, moving to the key's next generation only when Stripe replays a stored 5xx —
+   * the caller's lookup, made after that earlier request finished, proved it applied nothing.
+   */
+  async function postWithKeyGenerations<T extends { lastResponse?: { headers: Record<string, string> } }>(
+    what: string,
+    baseKey: string,
+    post: (idempotencyKey: string) => Promise<T>,
+  ): Promise<T> {
+    for (let generation = 0; generation < MAX_KEY_GENERATIONS; generation++) {
+      try {
+        const result = await post(keyGeneration(baseKey, generation));
+        if (result.lastResponse?.headers['idempotent-replayed'] === 'true') guardStopped('stripe_idempotency');
+        return result;
+      } catch (err) {
+        if (isServerError(err) && isIdempotentReplay(err)) continue;
+        throw toActivityFailure(err, what);
+      }
+    }
+    throw ApplicationFailure.nonRetryable(
+      `${what}: ${MAX_KEY_GENERATIONS} generations of Idempotency-Key ${baseKey} were answered with stored 5xx errors`,
+      FAILURE_TYPES.stripeKeyGenerationsExhausted,
+    );
+  }
+
+  async function findBalanceTransactionFor(customerId: string, paymentIntentId: string): Promise<string | null> {
+    try {
+      for await (const tx of stripe.customers.listBalanceTransactions(customerId, { limit: 100 })) {
+        if (tx.metadata?.payment_intent === paymentIntentId) return tx.id;
+      }
+      return null;
+    } catch (err) {
+      throw toActivityFailure(err, `list balance transactions of ${customerId}`);
+    }
+  }
+
+  return {
+    async loadPaymentIntent(paymentIntentId: string): Promise<PaymentIntentSnapshot> {
+      try {
+        return toPaymentIntentSnapshot(await stripe.paymentIntents.retrieve(paymentIntentId));
+      } catch (err) {
+        throw toActivityFailure(err, `retrieve ${paymentIntentId}`);
+      }
+    },
+
+    /** Credits the Stripe customer's balance once per PaymentIntent (a negative amount is a credit in Stripe). */
+    async creditCustomerBalance(input: CreditCustomerBalanceInput): Promise<CreditCustomerBalanceResult> {
+      if (input.knownBalanceTransactionId) {
+        guardStopped('stripe_lookup');
+        return { balanceTransactionId: input.knownBalanceTransactionId, via: 'metadata' };
+      }
+      const found = await findBalanceTransactionFor(input.customerId, input.paymentIntentId);
+      if (found) {
+        guardStopped('stripe_lookup');
+        return { balanceTransactionId: found, via: 'lookup' };
+      }
+      const params: Stripe.CustomerCreateBalanceTransactionParams = {
+        amount: -input.amountMinor,
+        currency: input.currency,
+        description: `payconfirm credit for ${input.paymentIntentId}`,
+        metadata: { payment_intent: input.paymentIntentId, ledger_entry_id: input.ledgerEntryId },
+      };
+      const tx = await postWithKeyGenerations(
+        `credit customer ${input.customerId} for ${input.paymentIntentId}`,
+        stripeKeyForCreditTransaction(input.paymentIntentId),
+        (idempotencyKey) => stripe.customers.createBalanceTransaction(input.customerId, params, { idempotencyKey }),
+      );
+      return { balanceTransactionId: tx.id, via: 'created' };
+    },
+
+    /** Records on the PaymentIntent that it was credited, with the ids just created. */
+    async markPaymentIntentCredited(input: MarkPaymentIntentInput): Promise<{ alreadyMarked: boolean }> {
+      const metadata = creditMarkMetadata(input);
+      if (Object.entries(metadata).every(([k, v]) => input.currentMetadata[k] === v)) return { alreadyMarked: true };
+      await postWithKeyGenerations(`mark ${input.paymentIntentId} credited`, stripeKeyForCreditMark(input.paymentIntentId), (idempotencyKey) =>
+        stripe.paymentIntents.update(input.paymentIntentId, { metadata }, { idempotencyKey }),
+      );
+      return { alreadyMarked: false };
+    },
+
+    /** Succeeded refunds of a PaymentIntent (each becomes one ledger debit keyed by its id). */
+    async listSucceededRefunds(paymentIntentId: string): Promise<StripeRefund[]> {
+      const refunds: StripeRefund[] = [];
+      try {
+        for await (const r of stripe.refunds.list({ payment_intent: paymentIntentId, limit: 100 })) {
+          if (r.status === 'succeeded') refunds.push({ id: r.id, amountMinor: r.amount, currency: r.currency });
+        }
+      } catch (err) {
+        throw toActivityFailure(err, `list refunds of ${paymentIntentId}`);
+      }
+      return refunds;
+    },
+  };
+}
+
+export type StripePaymentActivities = ReturnType<typeof createStripePaymentActivities>;

@@ -1,0 +1,24 @@
+export { PayconfirmClient } from './payconfirm-client.js';
+export {
+  PayconfirmAbortError,
+  PayconfirmApiError,
+  PayconfirmError,
+  PayconfirmNetworkError,
+  PayconfirmTimeoutError,
+  type PayconfirmErrorDetails,
+} from './errors.js';
+export type {
+  Balance,
+  ConfirmPaymentOptions,
+  CreditedPayment,
+  CurrencyBalance,
+  LedgerEntry,
+  LedgerEntryKind,
+  LedgerPage,
+  LedgerQuery,
+  NotPayablePayment,
+  PayconfirmClientOptions,
+  PaymentResult,
+  PendingPayment,
+  RequestOptions,
+} from './types.js';

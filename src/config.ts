@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { stripeTaskQueueFor } from './temporal/task-queues.js';
+
+/**
+ * Service configuration, read from the environment once at start and validated.
+ * Names are the user-facing contract (README "Configuration"); defaults are safe for a laptop.
+ */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly variable: string, detail: string) {
+    super(`${variable} ${detail}`);
+  }
+}
+
+const postgresUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\/[^\s]+$/.test(v) && URL.canParse(v), 'must be a postgres:// URL');
+const hostPort = z.string().regex(/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/, 'must be host:port');
+const httpUrl = z.string().refine((v) => URL.canParse(v) && /^https?:/.test(v), 'must be an http(s) URL');
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const secretList = (prefix: string) =>
+  z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((list) => list.length > 0 && list.every((s) => s.startsWith(prefix)), `must be one or more ${prefix}… values, comma-separated`);
+
+const schema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  TEMPORAL_ADDRESS: hostPort.optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('payconfirm'),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, 'must look like sk_test_… or sk_live_…'),
+  STRIPE_WEBHOOK_SECRET: secretList('whsec_'),
+  STRIPE_API_BASE: httpUrl.optional(),
+  STRIPE_TIMEOUT_MS: intFrom(100, 120_000).default(10_000),
+  STRIPE_RATE_LIMIT_PER_SECOND: intFrom(1, 10_000).default(25),
+  PORT: intFrom(0, 65_535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CONFIRM_WAIT_MS: intFrom(0, 60_000).default(8_000),
+  WEBHOOK_MAX_BODY_BYTES: intFrom(1_024, 10_485_760).default(1_048_576),
+  WEBHOOK_INBOX_RETENTION_DAYS: intFrom(1, 3_650).default(30),
+  SHUTDOWN_GRACE_MS: intFrom(0, 600_000).default(25_000),
+});
+
+type Env = z.infer<typeof schema>;
+
+export interface Config {
+  databaseUrl: string | undefined;
+  temporal: {
+    address: string | undefined;
+    namespace: string;
+    taskQueue: string;
+    /** Stripe calls run on their own queue so a queue-wide rate limit holds across every worker. */
+    stripeTaskQueue: string;
+    apiKey: string | undefined;
+    tls: { certPath: string; keyPath: string } | undefined;
+  };
+  stripe: {
+    secretKey: string;
+    webhookSecrets: string[];
+    apiBase: string | undefined;
+    timeoutMs: number;
+    rateLimitPerSecond: number;
+  };
+  http: { port: number; confirmWaitMs: number; webhookMaxBodyBytes: number };
+  webhookInboxRetentionDays: number;
+  logLevel: Env['LOG_LEVEL'];
+  shutdownGraceMs: number;
+}
+
+/** Reads and validates configuration. Throws ConfigError naming the first bad variable; never echoes its value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(
+    Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]),
+  );
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'configuration');
+    const detail = issue.code === 'invalid_type' && cleaned[variable] === undefined ? 'is required' : issue.message;
+    throw new ConfigError(variable, detail);
+  }
+  const e = parsed.data;
+  if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH)) {
+    throw new ConfigError('TEMPORAL_TLS_KEY_PATH', 'and TEMPORAL_TLS_CERT_PATH must be set together');
+  }
+  return {
+    databaseUrl: e.DATABASE_URL,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      stripeTaskQueue: stripeTaskQueueFor(e.TEMPORAL_TASK_QUEUE),
+      apiKey: e.TEMPORAL_API_KEY,
+      tls: e.TEMPORAL_TLS_CERT_PATH ? { certPath: e.TEMPORAL_TLS_CERT_PATH, keyPath: e.TEMPORAL_TLS_KEY_PATH! } : undefined,
+    },
+    stripe: {
+      secretKey: e.STRIPE_SECRET_KEY,
+      webhookSecrets: e.STRIPE_WEBHOOK_SECRET,
+      apiBase: e.STRIPE_API_BASE,
+      timeoutMs: e.STRIPE_TIMEOUT_MS,
+      rateLimitPerSecond: e.STRIPE_RATE_LIMIT_PER_SECOND,
+    },
+    http: { port: e.PORT, confirmWaitMs: e.CONFIRM_WAIT_MS, webhookMaxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES },
+    webhookInboxRetentionDays: e.WEBHOOK_INBOX_RETENTION_DAYS,
+    logLevel: e.LOG_LEVEL,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  };
+}
+
+/** The required subset for a process that talks to both backends (API, worker, CLI). */
+export function requireBackends(config: Config): Config & { databaseUrl: string; temporal: { address: string } } {
+  if (!config.databaseUrl) throw new ConfigError('DATABASE_URL', 'is required');
+  if (!config.temporal.address) throw new ConfigError('TEMPORAL_ADDRESS', 'is required');
+  return config as Config & { databaseUrl: string; temporal: { address: string } };
+}

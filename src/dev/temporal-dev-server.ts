@@ -1,0 +1,69 @@
+import { Connection } from '@temporalio/client';
+import { searchAttributeFlags } from '../temporal/search-attributes.js';
+import { startManagedProcess, waitFor, type ManagedProcess } from './managed-process.js';
+
+export interface TemporalDevServerOptions {
+  cliPath: string;
+  port: number;
+  /** Omit for a headless server (tests that do not look at the UI). */
+  uiPort?: number;
+  /** SQLite file that keeps workflows across restarts; omit for in-memory. */
+  dbFile?: string;
+  logFile?: string;
+  namespace?: string;
+}
+
+export interface TemporalDevServer {
+  readonly address: string;
+  readonly uiUrl: string | undefined;
+  /** Stops the server; with a dbFile, start again with the same options to get the same state back. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `temporal server start-dev` with payconfirm's search attributes registered, and waits until its
+ * frontend answers. WAL + synchronous=NORMAL make the SQLite store several times faster and stay crash-safe.
+ */
+export async function startTemporalDevServer(opts: TemporalDevServerOptions): Promise<TemporalDevServer> {
+  const address = `127.0.0.1:${opts.port}`;
+  const args = [
+    'server', 'start-dev',
+    '--ip', '127.0.0.1',
+    '--port', String(opts.port),
+    '--log-level', 'warn',
+    ...(opts.uiPort ? ['--ui-port', String(opts.uiPort), '--ui-ip', '127.0.0.1'] : ['--headless']),
+    ...(opts.dbFile ? ['--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'] : []),
+    ...(opts.namespace && opts.namespace !== 'default' ? ['--namespace', opts.namespace] : []),
+    ...searchAttributeFlags(),
+    // Search attributes registered at start are usable at once, and visibility reads see fresh writes.
+    '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=true',
+  ];
+  const proc: ManagedProcess = startManagedProcess(opts.cliPath, args, { logFile: opts.logFile });
+  let exitedEarly = false;
+  void proc.exited.then(() => (exitedEarly = true));
+  try {
+    await waitFor(`Temporal dev server on ${address}`, async () => {
+      if (exitedEarly) throw new Error(`temporal exited early (see ${opts.logFile ?? 'its output'})`);
+      return temporalAnswers(address, opts.namespace ?? 'default');
+    });
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return {
+    address,
+    uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : undefined,
+    stop: () => proc.stop(15_000),
+  };
+}
+
+/** True when the frontend at `address` serves `namespace` (used for readiness, not for traffic). */
+export async function temporalAnswers(address: string, namespace: string): Promise<boolean> {
+  const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+  try {
+    await connection.workflowService.describeNamespace({ namespace });
+    return true;
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,8 @@
+/** Shapes of Stripe object ids payconfirm accepts from callers. Workflow-safe (pure). */
+export const PAYMENT_INTENT_ID = /^pi_[A-Za-z0-9_]{1,250}$/;
+export const CUSTOMER_ID = /^cus_[A-Za-z0-9]{1,250}$/;
+export const EVENT_ID = /^evt_[A-Za-z0-9_]{1,250}$/;
+
+export const isPaymentIntentId = (v: unknown): v is string => typeof v === 'string' && PAYMENT_INTENT_ID.test(v);
+export const isCustomerId = (v: unknown): v is string => typeof v === 'string' && CUSTOMER_ID.test(v);
+export const isEventId = (v: unknown): v is string => typeof v === 'string' && EVENT_ID.test(v);

@@ -1,0 +1,59 @@
+import type { Client, WorkflowHandle, WorkflowStartOptions } from '@temporalio/client';
+import type { PaymentOutcome } from '../domain/payment.js';
+import type { PaymentEventNotice } from '../../workflows/payment-messages.js';
+import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
+import type { paymentWorkflow } from '../../workflows/payment-workflow.js';
+import { PaymentIntentIdKey, PaymentStageKey } from './search-attributes.js';
+
+export const PAYMENT_WORKFLOW_TYPE = 'paymentWorkflow';
+
+export interface PaymentWorkflowStarter {
+  client: Client;
+  taskQueue: string;
+  tuning?: PaymentWorkflowTuning | undefined;
+}
+
+/**
+ * Start options shared by every path that reaches a payment workflow (confirm, webhook, operator):
+ * the workflow id IS the PaymentIntent id, so every caller lands on one execution.
+ */
+function startOptions(s: PaymentWorkflowStarter, paymentIntentId: string, summary: string) {
+  return {
+    taskQueue: s.taskQueue,
+    workflowId: paymentIntentId,
+    args: [{ paymentIntentId, ...(s.tuning ? { tuning: s.tuning } : {}) }] as [Parameters<typeof paymentWorkflow>[0]],
+    // A finished run may be followed by a new one (e.g. not_payable, then the customer pays): the
+    // ledger's unique key, not the workflow id, is what stops a second credit across runs.
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    typedSearchAttributes: [
+      { key: PaymentIntentIdKey, value: paymentIntentId },
+      { key: PaymentStageKey, value: 'loading' },
+    ],
+    staticSummary: summary,
+  } satisfies Partial<WorkflowStartOptions>;
+}
+
+/** Starts the payment workflow, or attaches to the running one (conflict policy USE_EXISTING). */
+export function startOrAttachPayment(
+  s: PaymentWorkflowStarter,
+  paymentIntentId: string,
+  summary: string,
+): Promise<WorkflowHandle<typeof paymentWorkflow>> {
+  return s.client.workflow.start<typeof paymentWorkflow>(PAYMENT_WORKFLOW_TYPE, {
+    ...startOptions(s, paymentIntentId, summary),
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+}
+
+/** Delivers a Stripe event to the payment workflow, starting it when none runs (signal-with-start). */
+export async function signalPaymentWithStart(s: PaymentWorkflowStarter, paymentIntentId: string, notice: PaymentEventNotice): Promise<string> {
+  const handle = await s.client.workflow.signalWithStart<typeof paymentWorkflow, [PaymentEventNotice]>(PAYMENT_WORKFLOW_TYPE, {
+    ...startOptions(s, paymentIntentId, `Payment ${paymentIntentId} (from Stripe event ${notice.eventType})`),
+    signal: 'paymentEvent',
+    signalArgs: [notice],
+  });
+  return handle.signaledRunId;
+}
+
+export type PaymentHandle = WorkflowHandle<typeof paymentWorkflow>;
+export type { PaymentOutcome };

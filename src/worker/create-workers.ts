@@ -1,0 +1,66 @@
+import type { Client } from '@temporalio/client';
+import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import { createLedgerActivities } from '../../activities/ledger-activities.js';
+import { createStripePaymentActivities } from '../../activities/stripe-payment-activities.js';
+import type { Pool } from '../db/pool.js';
+import type { Metrics } from '../metrics.js';
+import type { StripeClient } from '../stripe/stripe-client.js';
+import { stripeTaskQueueFor } from '../temporal/task-queues.js';
+import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
+import { workflowsPath } from './workflow-source.js';
+
+export interface WorkerDeps {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  pool: Pool;
+  stripe: StripeClient;
+  /** Starts/signals payment workflows from event activities. */
+  client: Client;
+  metrics?: Metrics;
+  /** Queue-wide cap on Stripe activity starts per second, held by the Temporal server across all workers. */
+  stripeRateLimitPerSecond: number;
+  /** A prebuilt bundle (tests bundle once per run); default: bundle `workflows/` at start. */
+  workflowBundle?: WorkflowBundleOption;
+  paymentWorkflowTuning?: PaymentWorkflowTuning;
+  shutdownGraceTimeMs?: number;
+}
+
+/**
+ * Two workers in one process: the main queue runs workflows and Postgres activities; the `-stripe`
+ * queue runs Stripe activities under a task-queue-wide rate limit.
+ */
+export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
+  const common = {
+    connection: deps.connection,
+    namespace: deps.namespace,
+    shutdownGraceTime: deps.shutdownGraceTimeMs ?? 20_000,
+  };
+  const main = await Worker.create({
+    ...common,
+    taskQueue: deps.taskQueue,
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: workflowsPath() }),
+    activities: {
+      ...createLedgerActivities({ pool: deps.pool, ...(deps.metrics ? { metrics: deps.metrics } : {}) }),
+    },
+  });
+  const stripe = await Worker.create({
+    ...common,
+    taskQueue: stripeTaskQueueFor(deps.taskQueue),
+    activities: createStripePaymentActivities({ stripe: deps.stripe, ...(deps.metrics ? { metrics: deps.metrics } : {}) }),
+    maxTaskQueueActivitiesPerSecond: deps.stripeRateLimitPerSecond,
+  });
+  return [main, stripe];
+}
+
+/** Runs the workers until `signal` aborts, then drains them (in-flight activities get the grace time). */
+export async function runWorkers(workers: Worker[], signal: AbortSignal): Promise<void> {
+  const onAbort = () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    // One worker failing stops the others too, so the process never runs half a service.
+    await Promise.all(workers.map((w) => w.run().catch((err: unknown) => (onAbort(), Promise.reject(err)))));
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,21 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { PaymentState, RejectInput, ResolveInput } from '../src/domain/payment.js';
+
+/** A Stripe event about this PaymentIntent arrived (the workflow re-reads Stripe; the event is only a nudge). */
+export interface PaymentEventNotice {
+  eventId: string;
+  eventType: string;
+}
+
+export const paymentEventSignal = defineSignal<[PaymentEventNotice]>('paymentEvent');
+
+/** The payment's current state: stage, reason it waits, ids written so far. */
+export const paymentStateQuery = defineQuery<PaymentState>('state');
+
+/** Operator updates, accepted only while the payment waits in needs_attention. */
+export const retryUpdate = defineUpdate<PaymentState, []>('retry');
+export const resolveUpdate = defineUpdate<PaymentState, [ResolveInput]>('resolve');
+export const rejectUpdate = defineUpdate<PaymentState, [RejectInput]>('reject');
+
+/** Event types that mean "refunds changed": the workflow re-lists refunds and debits new ones. */
+export const REFUND_EVENT_TYPES: readonly string[] = ['charge.refunded', 'charge.refund.updated', 'refund.created', 'refund.updated'];

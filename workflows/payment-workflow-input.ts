@@ -1,0 +1,18 @@
+import type { Duration } from '@temporalio/common';
+
+export interface PaymentWorkflowTuning {
+  /** While the PaymentIntent is `processing`, re-read it this often even without a webhook signal. */
+  processingRecheck?: Duration;
+  /** Retry budget of each activity before the payment waits in needs_attention. */
+  activityRetry?: { maximumAttempts?: number; initialInterval?: Duration; maximumInterval?: Duration };
+}
+
+export interface PaymentWorkflowInput {
+  paymentIntentId: string;
+  tuning?: PaymentWorkflowTuning;
+}
+
+export const DEFAULT_TUNING: Required<PaymentWorkflowTuning> = {
+  processingRecheck: '5 minutes',
+  activityRetry: { maximumAttempts: 10, initialInterval: '1 second', maximumInterval: '1 minute' },
+};
