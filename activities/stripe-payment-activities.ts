@@ -6,9 +6,10 @@ import {
   stripeKeyForCreditTransaction,
 } from '../src/domain/idempotency-keys.js';
 import { FAILURE_TYPES } from '../src/domain/failure-types.js';
-import type { PaymentIntentSnapshot, PaymentIntentStatus } from '../src/domain/payment.js';
+import type { PaymentIntentSnapshot } from '../src/domain/payment.js';
 import type { Metrics } from '../src/metrics.js';
 import type { StripeClient } from '../src/stripe/stripe-client.js';
+import { toPaymentIntentSnapshot } from '../src/stripe/payment-intent-snapshot.js';
 import { isIdempotentReplay, isServerError, toActivityFailure } from '../src/stripe/stripe-failures.js';
 
 /** How many generations of one Idempotency-Key may be spent on replayed 5xx before an operator looks. */
@@ -54,18 +55,6 @@ export function creditMarkMetadata(input: Pick<MarkPaymentIntentInput, 'ledgerEn
     credited: 'true',
     ledger_entry_id: input.ledgerEntryId,
     balance_transaction_id: input.balanceTransactionId ?? '',
-  };
-}
-
-export function toPaymentIntentSnapshot(pi: Stripe.PaymentIntent): PaymentIntentSnapshot {
-  return {
-    id: pi.id,
-    status: pi.status as PaymentIntentStatus,
-    amountMinor: pi.amount,
-    amountReceivedMinor: pi.amount_received ?? 0,
-    currency: pi.currency,
-    customerId: typeof pi.customer === 'string' ? pi.customer : (pi.customer?.id ?? null),
-    metadata: { ...(pi.metadata ?? {}) },
   };
 }
 

@@ -1,0 +1,24 @@
+import type { Client, Connection } from '@temporalio/client';
+import type { Pool } from '../db/pool.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { StripeClient } from '../stripe/stripe-client.js';
+import type { PaymentWorkflowStarter } from '../temporal/payment-workflow-client.js';
+
+/** Everything the HTTP API needs, injected (tests build it from the run's real servers). */
+export interface ApiDeps {
+  pool: Pool;
+  stripe: StripeClient;
+  temporal: { connection: Connection; client: Client; namespace: string; taskQueue: string };
+  payments: PaymentWorkflowStarter;
+  logger: Logger;
+  metrics: Metrics;
+  settings: {
+    /** How long confirm_payment waits for the workflow before answering 202 pending. */
+    confirmWaitMs: number;
+    webhookSecrets: string[];
+    webhookMaxBodyBytes: number;
+  };
+  /** Wakes the webhook inbox relay after a new inbox row (set by the webhook module). */
+  onInboxRow?: () => void;
+}

@@ -1,0 +1,24 @@
+import express, { type Express } from 'express';
+import type { ApiDeps } from './api-deps.js';
+import { errorHandler, notFoundHandler } from './error-handler.js';
+import { requestContext } from './request-context.js';
+import { accountRoutes } from './routes/account-routes.js';
+import { billingRoutes } from './routes/billing-routes.js';
+import { healthRoutes } from './routes/health-routes.js';
+
+/** The HTTP API as an express app, built from injected dependencies (no globals, no I/O at import). */
+export function createApp(deps: ApiDeps, extraRoutes: express.Router[] = []): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(requestContext(deps.logger));
+  app.use(healthRoutes(deps));
+  // Webhook routes read the raw body themselves (signature check), so they mount before the JSON parser.
+  for (const router of extraRoutes) app.use(router);
+  app.use(express.json({ limit: '16kb', strict: true, type: 'application/json' }));
+  app.use(billingRoutes(deps));
+  app.use(accountRoutes(deps));
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}

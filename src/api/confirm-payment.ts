@@ -1,0 +1,77 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import type { Account } from '../db/accounts.js';
+import { findPaymentCredit } from '../db/ledger.js';
+import { decidePayment, type PaymentOutcome, type PaymentState } from '../domain/payment.js';
+import { startOrAttachPayment, type PaymentHandle } from '../temporal/payment-workflow-client.js';
+import { paymentStateQuery } from '../../workflows/payment-messages.js';
+import type { ApiDeps } from './api-deps.js';
+import { forbidden, HttpError } from './http-errors.js';
+import { creditedAnswer, notPayableAnswer, outcomeAnswer, pendingAnswer, type PaymentAnswer } from './payment-answers.js';
+import { loadOwnedPaymentIntent } from './payment-lookup.js';
+import { withTemporal } from './temporal-calls.js';
+
+/**
+ * POST /billing/confirm_payment.
+ *
+ * 1. Read the PaymentIntent from Stripe: 404 unknown, 403 not the caller's (nothing started or credited).
+ * 2. Fully done already (ledger entry + PaymentIntent marked credited): `already_credited`, no workflow.
+ * 3. Cannot succeed: 409 `not_payable`, no workflow.
+ * 4. Otherwise start the payment workflow or attach to the running one (workflow id = PaymentIntent id),
+ *    wait a bounded time for its result: `credited` / `already_credited` / 202 `pending` / 409.
+ * Any number of concurrent callers land on one execution and read the same ledger entry.
+ */
+export async function confirmPayment(deps: ApiDeps, account: Account, paymentIntentId: string): Promise<PaymentAnswer> {
+  const snapshot = await loadOwnedPaymentIntent(deps.stripe, account, paymentIntentId);
+  const existing = await findPaymentCredit(deps.pool, paymentIntentId);
+  if (existing && existing.accountId !== account.id) throw forbidden(`PaymentIntent ${paymentIntentId} was credited to another account`);
+  if (existing && snapshot.metadata.credited === 'true') {
+    deps.metrics.duplicatesStopped.inc({ guard: 'ledger_key' });
+    return creditedAnswer(existing, 'already_credited');
+  }
+  const verdict = decidePayment(snapshot);
+  if (!existing && verdict.kind === 'not_payable') return notPayableAnswer(paymentIntentId, verdict.status, 409);
+
+  const started = process.hrtime.bigint();
+  const handle = await withTemporal(deps, () =>
+    startOrAttachPayment(deps.payments, paymentIntentId, `Confirm ${paymentIntentId} for account ${account.id}`),
+  );
+  deps.metrics.workflowStartSeconds.observe({ workflow: 'payment' }, Number(process.hrtime.bigint() - started) / 1e9);
+  return answerFromWorkflow(deps, handle, deps.settings.confirmWaitMs, 409);
+}
+
+/** Waits up to `waitMs` for the workflow's outcome; a payment still under way answers 202 with its stage. */
+export async function answerFromWorkflow(deps: ApiDeps, handle: PaymentHandle, waitMs: number, notPayableStatus: 200 | 409): Promise<PaymentAnswer> {
+  const outcome = await resultWithin(deps, handle, waitMs);
+  if (!outcome) {
+    const state = await withTemporal(deps, () => handle.query(paymentStateQuery)).catch((err: unknown) => {
+      if (err instanceof HttpError) throw err;
+      return null; // not yet queryable (no workflow task run yet)
+    });
+    return pendingAnswer(handle.workflowId, state);
+  }
+  if (outcome.status !== 'credited') return outcomeAnswer(outcome, notPayableStatus);
+  const entry = await findPaymentCredit(deps.pool, outcome.paymentIntentId);
+  if (!entry) throw new Error(`workflow ${handle.workflowId} reported a credit the ledger does not have`);
+  return creditedAnswer(entry, outcome.ledgerEntryCreated ? 'credited' : 'already_credited');
+}
+
+async function resultWithin(deps: ApiDeps, handle: PaymentHandle, waitMs: number): Promise<PaymentOutcome | null> {
+  if (waitMs <= 0) return null;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), waitMs);
+  try {
+    return await deps.temporal.connection.withAbortSignal(abort.signal, () => handle.result());
+  } catch (err) {
+    if (abort.signal.aborted) return null;
+    // Terminated or failed run: the next confirm starts a new run, which converges through the ledger key
+    // and Stripe lookups — so tell the caller to retry.
+    if (err instanceof WorkflowFailedError) {
+      throw new HttpError(503, 'payment_workflow_restarting', 'the payment workflow ended abnormally; retry to resume it', { 'Retry-After': '1' });
+    }
+    return withTemporal(deps, () => Promise.reject(err));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export type { PaymentState };

@@ -1,0 +1,47 @@
+import { Router, type Response } from 'express';
+import { z } from 'zod';
+import { PAYMENT_INTENT_ID } from '../../domain/stripe-ids.js';
+import type { ApiDeps } from '../api-deps.js';
+import { authenticate } from '../authenticate.js';
+import { confirmPayment } from '../confirm-payment.js';
+import { badRequest } from '../http-errors.js';
+import type { PaymentAnswer } from '../payment-answers.js';
+import { paymentStatus } from '../payment-status.js';
+import { locals } from '../request-context.js';
+
+const confirmBody = z.object({ payment_intent_id: z.string().regex(PAYMENT_INTENT_ID) }).strict();
+
+const parsePaymentIntentId = (value: unknown): string => {
+  if (typeof value !== 'string' || !PAYMENT_INTENT_ID.test(value)) throw badRequest('payment_intent_id must look like pi_…');
+  return value;
+};
+
+function send(res: Response, answer: PaymentAnswer): void {
+  const body = { ...answer.body };
+  if (body.error && typeof body.error === 'object') body.error = { ...body.error, request_id: locals(res).requestId };
+  res.status(answer.httpStatus).set(answer.headers).json(body);
+}
+
+export function billingRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  router.use('/billing', authenticate(deps.pool));
+
+  router.post('/billing/confirm_payment', async (req, res) => {
+    const parsed = confirmBody.safeParse(req.body);
+    if (!parsed.success) throw badRequest('body must be {"payment_intent_id": "pi_…"}');
+    const { account, log } = locals(res);
+    const answer = await confirmPayment(deps, account!, parsed.data.payment_intent_id).catch((err: unknown) => {
+      deps.metrics.confirmAnswers.inc({ http_status: String((err as { status?: number }).status ?? 500), status: 'error' });
+      throw err;
+    });
+    deps.metrics.confirmAnswers.inc({ http_status: String(answer.httpStatus), status: String(answer.body.status) });
+    log.info({ paymentIntentId: parsed.data.payment_intent_id, answer: answer.body.status }, 'confirm_payment answered');
+    send(res, answer);
+  });
+
+  router.get('/billing/payments/:paymentIntentId', async (req, res) => {
+    send(res, await paymentStatus(deps, locals(res).account!, parsePaymentIntentId(req.params.paymentIntentId)));
+  });
+
+  return router;
+}
