@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { migrateUp } from '../../src/db/migrate.js';
 import { createPool, quoteIdent, type Pool } from '../../src/db/pool.js';
+import { createLogger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
+import { installWorkerRuntime } from '../../src/temporal/worker-runtime.js';
 import { createStripeClient, type StripeClient } from '../../src/stripe/stripe-client.js';
 import { connectClient, connectWorker } from '../../src/temporal/connection.js';
 import { createWorkers, runWorkers } from '../../src/worker/create-workers.js';
@@ -67,6 +69,7 @@ export async function startTestWorkers(
   ctx: TestContext,
   opts: { stripe: StripeClient; tuning?: PaymentWorkflowTuning; stripeRateLimitPerSecond?: number; metrics?: Metrics },
 ): Promise<RunningWorkers> {
+  installWorkerRuntime({ logger: createLogger({ level: 'warn', name: 'test-worker' }) });
   const connection = await connectWorker({ address: ctx.temporalAddress, namespace: 'default' });
   const metrics = opts.metrics ?? createMetrics();
   const workers = await createWorkers({

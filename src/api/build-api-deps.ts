@@ -1,0 +1,28 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { Backends } from '../runtime/backends.js';
+import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
+import type { ApiDeps } from './api-deps.js';
+
+export function buildApiDeps(
+  backends: Backends,
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+  tuning?: PaymentWorkflowTuning,
+): ApiDeps {
+  return {
+    pool: backends.pool,
+    stripe: backends.stripe,
+    temporal: backends.temporal,
+    payments: { client: backends.temporal.client, taskQueue: config.temporal.taskQueue, tuning },
+    logger,
+    metrics,
+    settings: {
+      confirmWaitMs: config.http.confirmWaitMs,
+      webhookSecrets: config.stripe.webhookSecrets,
+      webhookMaxBodyBytes: config.http.webhookMaxBodyBytes,
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import type { Client, Connection } from '@temporalio/client';
+import type { Config } from '../config.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { createStripeClient, type StripeClient } from '../stripe/stripe-client.js';
+import { connectClient } from '../temporal/connection.js';
+import { StartupError } from './startup-error.js';
+
+export interface Backends {
+  pool: Pool;
+  temporal: { connection: Connection; client: Client; namespace: string; taskQueue: string };
+  stripe: StripeClient;
+  close(): Promise<void>;
+}
+
+/** Where a DATABASE_URL points, without its password. */
+export function describeDatabaseUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+}
+
+/** Opens Postgres, Temporal and Stripe clients, proving the first two answer; each failure is one clear line. */
+export async function openBackends(config: Config & { databaseUrl: string; temporal: { address: string } }, application: string): Promise<Backends> {
+  const pool = createPool({ url: config.databaseUrl, application });
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw new StartupError(`cannot reach Postgres at DATABASE_URL (${describeDatabaseUrl(config.databaseUrl)}): ${(err as Error).message}`);
+  }
+  let temporal: Awaited<ReturnType<typeof connectClient>>;
+  try {
+    temporal = await connectClient({ ...config.temporal, address: config.temporal.address });
+    await temporal.connection.withDeadline(Date.now() + 5_000, () =>
+      temporal.connection.workflowService.describeNamespace({ namespace: config.temporal.namespace }),
+    );
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw new StartupError(
+      `cannot use Temporal at TEMPORAL_ADDRESS (${config.temporal.address}), namespace ${config.temporal.namespace}: ${(err as Error).message}`,
+    );
+  }
+  const stripe = createStripeClient({ secretKey: config.stripe.secretKey, apiBase: config.stripe.apiBase, timeoutMs: config.stripe.timeoutMs });
+  return {
+    pool,
+    temporal: { ...temporal, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue },
+    stripe,
+    async close() {
+      await Promise.allSettled([pool.end(), temporal.connection.close()]);
+    },
+  };
+}

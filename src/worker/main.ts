@@ -1,0 +1,38 @@
+import { loadConfig, requireBackends } from '../config.js';
+import { createLogger } from '../logger.js';
+import { createMetrics } from '../metrics.js';
+import { openBackends } from '../runtime/backends.js';
+import { runMain } from '../runtime/startup-error.js';
+import { shutdownSignal } from '../runtime/shutdown-signal.js';
+import { connectWorker } from '../temporal/connection.js';
+import { installWorkerRuntime } from '../temporal/worker-runtime.js';
+import { createWorkers, runWorkers } from './create-workers.js';
+
+/**
+ * The worker process: `node dist/src/worker/main.js` (or `npm run worker`). Scale out by running more;
+ * they share the task queues. SIGTERM drains: no new tasks, in-flight activities get the grace time.
+ */
+runMain('worker', async () => {
+  const config = requireBackends(loadConfig());
+  const logger = createLogger({ level: config.logLevel, name: 'payconfirm-worker' });
+  installWorkerRuntime({ logger, metricsBindAddress: process.env.WORKER_METRICS_ADDRESS });
+  const backends = await openBackends(config, 'payconfirm-worker');
+  const connection = await connectWorker({ ...config.temporal, address: config.temporal.address });
+  const workers = await createWorkers({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    pool: backends.pool,
+    stripe: backends.stripe,
+    client: backends.temporal.client,
+    metrics: createMetrics(),
+    stripeRateLimitPerSecond: config.stripe.rateLimitPerSecond,
+    shutdownGraceTimeMs: config.shutdownGraceMs,
+  });
+  logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');
+  const stop = shutdownSignal((signal) => logger.info({ signal }, 'shutting down: draining tasks'));
+  await runWorkers(workers, stop);
+  await connection.close();
+  await backends.close();
+  logger.info('worker stopped');
+});

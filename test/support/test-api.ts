@@ -1,0 +1,60 @@
+import type { Router } from 'express';
+import type { ApiDeps } from '../../src/api/api-deps.js';
+import { createApp } from '../../src/api/app.js';
+import { listen } from '../../src/api/http-server.js';
+import { createLogger } from '../../src/logger.js';
+import { createMetrics, type Metrics } from '../../src/metrics.js';
+import type { StripeClient } from '../../src/stripe/stripe-client.js';
+import { TEST_TUNING, type TestContext } from './test-context.js';
+
+export interface TestApi {
+  url: string;
+  deps: ApiDeps;
+  close(): Promise<void>;
+}
+
+export const TEST_WEBHOOK_SECRET = 'whsec_test_payconfirm_0123456789abcdef';
+
+/** payconfirm's real HTTP API, in this process, on a free port, wired to the run's real servers. */
+export async function startTestApi(
+  ctx: TestContext,
+  opts: { stripe: StripeClient; metrics?: Metrics; confirmWaitMs?: number; extraRoutes?: (deps: ApiDeps) => Router[]; logLevel?: string },
+): Promise<TestApi> {
+  const deps: ApiDeps = {
+    pool: ctx.pool,
+    stripe: opts.stripe,
+    temporal: { connection: ctx.connection, client: ctx.client, namespace: 'default', taskQueue: ctx.taskQueue },
+    payments: { client: ctx.client, taskQueue: ctx.taskQueue, tuning: TEST_TUNING },
+    logger: createLogger({ level: opts.logLevel ?? 'silent' }),
+    metrics: opts.metrics ?? createMetrics(),
+    settings: { confirmWaitMs: opts.confirmWaitMs ?? 15_000, webhookSecrets: [TEST_WEBHOOK_SECRET], webhookMaxBodyBytes: 256 * 1024 },
+  };
+  const server = await listen(createApp(deps, opts.extraRoutes?.(deps) ?? []), 0, '127.0.0.1');
+  return { url: server.url, deps, close: () => server.close(1_000) };
+}
+
+export interface JsonResponse<T = Record<string, any>> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** A small JSON HTTP helper for tests (the typed client has its own tests). */
+export async function callApi<T = Record<string, any>>(
+  baseUrl: string,
+  method: 'GET' | 'POST',
+  path: string,
+  opts: { apiKey?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<JsonResponse<T>> {
+  const res = await fetch(baseUrl + path, {
+    method,
+    headers: {
+      ...(opts.body !== undefined || opts.rawBody !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {}),
+      ...opts.headers,
+    },
+    ...(opts.rawBody !== undefined ? { body: opts.rawBody } : opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : null) as T };
+}
