@@ -32,8 +32,9 @@ const schema = z.object({
   TEMPORAL_API_KEY: z.string().min(1).optional(),
   TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional(),
   TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
-  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, 'must look like sk_test_… or sk_live_…'),
-  STRIPE_WEBHOOK_SECRET: secretList('whsec_'),
+  DATABASE_SCHEMA: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain SQL identifier').optional(),
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, 'must look like sk_test_… or sk_live_…').optional(),
+  STRIPE_WEBHOOK_SECRET: secretList('whsec_').optional(),
   STRIPE_API_BASE: httpUrl.optional(),
   STRIPE_TIMEOUT_MS: intFrom(100, 120_000).default(10_000),
   STRIPE_RATE_LIMIT_PER_SECOND: intFrom(1, 10_000).default(25),
@@ -49,6 +50,8 @@ type Env = z.infer<typeof schema>;
 
 export interface Config {
   databaseUrl: string | undefined;
+  /** Postgres schema for payconfirm's tables (search_path); default: the server's (public). */
+  databaseSchema: string | undefined;
   temporal: {
     address: string | undefined;
     namespace: string;
@@ -59,7 +62,7 @@ export interface Config {
     tls: { certPath: string; keyPath: string } | undefined;
   };
   stripe: {
-    secretKey: string;
+    secretKey: string | undefined;
     webhookSecrets: string[];
     apiBase: string | undefined;
     timeoutMs: number;
@@ -89,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     databaseUrl: e.DATABASE_URL,
+    databaseSchema: e.DATABASE_SCHEMA,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
@@ -99,7 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     stripe: {
       secretKey: e.STRIPE_SECRET_KEY,
-      webhookSecrets: e.STRIPE_WEBHOOK_SECRET,
+      webhookSecrets: e.STRIPE_WEBHOOK_SECRET ?? [],
       apiBase: e.STRIPE_API_BASE,
       timeoutMs: e.STRIPE_TIMEOUT_MS,
       rateLimitPerSecond: e.STRIPE_RATE_LIMIT_PER_SECOND,
@@ -111,9 +115,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/** The required subset for a process that talks to both backends (API, worker, CLI). */
-export function requireBackends(config: Config): Config & { databaseUrl: string; temporal: { address: string } } {
+export type ServiceConfig = Config & {
+  databaseUrl: string;
+  temporal: Config['temporal'] & { address: string };
+  stripe: Config['stripe'] & { secretKey: string };
+};
+
+/** What the API and worker processes need: both backends and the Stripe keys (CLI commands need less). */
+export function requireBackends(config: Config): ServiceConfig {
   if (!config.databaseUrl) throw new ConfigError('DATABASE_URL', 'is required');
   if (!config.temporal.address) throw new ConfigError('TEMPORAL_ADDRESS', 'is required');
-  return config as Config & { databaseUrl: string; temporal: { address: string } };
+  if (!config.stripe.secretKey) throw new ConfigError('STRIPE_SECRET_KEY', 'is required');
+  if (config.stripe.webhookSecrets.length === 0) throw new ConfigError('STRIPE_WEBHOOK_SECRET', 'is required');
+  return config as ServiceConfig;
 }

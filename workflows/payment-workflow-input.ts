@@ -3,6 +3,8 @@ import type { Duration } from '@temporalio/common';
 export interface PaymentWorkflowTuning {
   /** While the PaymentIntent is `processing`, re-read it this often even without a webhook signal. */
   processingRecheck?: Duration;
+  /** Longest one activity attempt may take before Temporal retries it (a killed worker's task included). */
+  activityTimeout?: Duration;
   /** Retry budget of each activity before the payment waits in needs_attention. */
   activityRetry?: { maximumAttempts?: number; initialInterval?: Duration; maximumInterval?: Duration };
 }
@@ -14,5 +16,6 @@ export interface PaymentWorkflowInput {
 
 export const DEFAULT_TUNING: Required<PaymentWorkflowTuning> = {
   processingRecheck: '5 minutes',
+  activityTimeout: '60 seconds',
   activityRetry: { maximumAttempts: 10, initialInterval: '1 second', maximumInterval: '1 minute' },
 };

@@ -51,10 +51,10 @@ class OperatorRejected extends Error {}
 export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentOutcome> {
   const tuning = { ...DEFAULT_TUNING, ...input.tuning };
   const retry = { ...DEFAULT_TUNING.activityRetry, ...tuning.activityRetry, backoffCoefficient: 2 };
-  const ledger = proxyActivities<LedgerActivities>({ startToCloseTimeout: '30 seconds', retry });
+  const ledger = proxyActivities<LedgerActivities>({ startToCloseTimeout: tuning.activityTimeout, retry });
   const stripe = proxyActivities<StripePaymentActivities>({
     taskQueue: stripeTaskQueueFor(workflowInfo().taskQueue),
-    startToCloseTimeout: '60 seconds',
+    startToCloseTimeout: tuning.activityTimeout,
     retry,
   });
 

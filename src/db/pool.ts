@@ -13,7 +13,7 @@ pg.types.setTypeParser(20, (value: string) => {
 export interface PoolOptions {
   url: string;
   /** Schema to use (search_path); tests give each file its own. Defaults to the server's (public). */
-  schema?: string;
+  schema?: string | undefined;
   max?: number;
   application?: string;
 }

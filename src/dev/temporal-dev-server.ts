@@ -37,6 +37,9 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     ...searchAttributeFlags(),
     // Search attributes registered at start are usable at once, and visibility reads see fresh writes.
     '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=true',
+    // One partition per task queue: a queue-wide activity rate limit is then exact (partitions split it).
+    '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
   ];
   const proc: ManagedProcess = startManagedProcess(opts.cliPath, args, { logFile: opts.logFile });
   let exitedEarly = false;

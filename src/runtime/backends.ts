@@ -1,5 +1,5 @@
 import type { Client, Connection } from '@temporalio/client';
-import type { Config } from '../config.js';
+import type { ServiceConfig } from '../config.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { createStripeClient, type StripeClient } from '../stripe/stripe-client.js';
 import { connectClient } from '../temporal/connection.js';
@@ -19,8 +19,8 @@ export function describeDatabaseUrl(url: string): string {
 }
 
 /** Opens Postgres, Temporal and Stripe clients, proving the first two answer; each failure is one clear line. */
-export async function openBackends(config: Config & { databaseUrl: string; temporal: { address: string } }, application: string): Promise<Backends> {
-  const pool = createPool({ url: config.databaseUrl, application });
+export async function openBackends(config: ServiceConfig, application: string): Promise<Backends> {
+  const pool = createPool({ url: config.databaseUrl, schema: config.databaseSchema, application });
   try {
     await pool.query('SELECT 1');
   } catch (err) {

@@ -44,7 +44,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
           const { connection } = await connectClient({ address: process.env.TEMPORAL_ADDRESS, namespace: 'default' });
           await registerSearchAttributes(connection, 'default');
           await connection.close();
-          return { address: process.env.TEMPORAL_ADDRESS, uiUrl: null };
+          return { address: process.env.TEMPORAL_ADDRESS, uiUrl: process.env.TEMPORAL_UI_URL ?? null };
         }
         temporal = await startTemporalDevServer({
           cliPath,

@@ -28,6 +28,7 @@ export interface TestContext {
 /** Fast retries so a test sees needs_attention in seconds; processing re-checked every 2 s. */
 export const TEST_TUNING: PaymentWorkflowTuning = {
   processingRecheck: '2 seconds',
+  activityTimeout: '10 seconds',
   activityRetry: { maximumAttempts: 4, initialInterval: '100 milliseconds', maximumInterval: '500 milliseconds' },
 };
 
