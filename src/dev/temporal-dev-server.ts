@@ -1,5 +1,6 @@
 import { Connection } from '@temporalio/client';
 import { searchAttributeFlags } from '../temporal/search-attributes.js';
+import { requireFreePort } from './port-check.js';
 import { startManagedProcess, waitFor, type ManagedProcess } from './managed-process.js';
 
 export interface TemporalDevServerOptions {
@@ -26,6 +27,9 @@ export interface TemporalDevServer {
  */
 export async function startTemporalDevServer(opts: TemporalDevServerOptions): Promise<TemporalDevServer> {
   const address = `127.0.0.1:${opts.port}`;
+  // Readiness is probed on the port: something else answering there must not pass for our server.
+  await requireFreePort(opts.port, 'Temporal frontend', 'TEMPORAL_DEV_PORT');
+  if (opts.uiPort) await requireFreePort(opts.uiPort, 'Temporal Web UI', 'TEMPORAL_UI_PORT');
   const args = [
     'server', 'start-dev',
     '--ip', '127.0.0.1',
