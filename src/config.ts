@@ -41,6 +41,7 @@ const schema = z.object({
   PORT: intFrom(0, 65_535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CONFIRM_WAIT_MS: intFrom(0, 60_000).default(8_000),
+  CONFIRM_RATE_LIMIT_PER_MINUTE: intFrom(0, 1_000_000).default(600),
   WEBHOOK_MAX_BODY_BYTES: intFrom(1_024, 10_485_760).default(1_048_576),
   WEBHOOK_INBOX_RETENTION_DAYS: intFrom(1, 3_650).default(30),
   SHUTDOWN_GRACE_MS: intFrom(0, 600_000).default(25_000),
@@ -68,7 +69,8 @@ export interface Config {
     timeoutMs: number;
     rateLimitPerSecond: number;
   };
-  http: { port: number; confirmWaitMs: number; webhookMaxBodyBytes: number };
+  /** confirmRateLimitPerMinute: POST /billing/confirm_payment per account and API replica; 0 disables. */
+  http: { port: number; confirmWaitMs: number; confirmRateLimitPerMinute: number; webhookMaxBodyBytes: number };
   webhookInboxRetentionDays: number;
   logLevel: Env['LOG_LEVEL'];
   shutdownGraceMs: number;
@@ -108,7 +110,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.STRIPE_TIMEOUT_MS,
       rateLimitPerSecond: e.STRIPE_RATE_LIMIT_PER_SECOND,
     },
-    http: { port: e.PORT, confirmWaitMs: e.CONFIRM_WAIT_MS, webhookMaxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES },
+    http: {
+      port: e.PORT,
+      confirmWaitMs: e.CONFIRM_WAIT_MS,
+      confirmRateLimitPerMinute: e.CONFIRM_RATE_LIMIT_PER_MINUTE,
+      webhookMaxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
+    },
     webhookInboxRetentionDays: e.WEBHOOK_INBOX_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

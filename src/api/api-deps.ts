@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { StripeClient } from '../stripe/stripe-client.js';
 import type { PaymentWorkflowStarter } from '../temporal/payment-workflow-client.js';
+import type { RateLimit } from './rate-limit.js';
 
 /** Everything the HTTP API needs, injected (tests build it from the run's real servers). */
 export interface ApiDeps {
@@ -16,6 +17,8 @@ export interface ApiDeps {
   settings: {
     /** How long confirm_payment waits for the workflow before answering 202 pending. */
     confirmWaitMs: number;
+    /** Per-account limit on confirm_payment (in memory, per replica); `perMinute: 0` disables it. */
+    confirmRateLimit: RateLimit;
     webhookSecrets: string[];
     webhookMaxBodyBytes: number;
   };

@@ -21,6 +21,7 @@ export function buildApiDeps(
     metrics,
     settings: {
       confirmWaitMs: config.http.confirmWaitMs,
+      confirmRateLimit: { perMinute: config.http.confirmRateLimitPerMinute },
       webhookSecrets: config.stripe.webhookSecrets,
       webhookMaxBodyBytes: config.http.webhookMaxBodyBytes,
     },

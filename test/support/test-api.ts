@@ -2,6 +2,7 @@ import type { Router } from 'express';
 import type { ApiDeps } from '../../src/api/api-deps.js';
 import { createApp } from '../../src/api/app.js';
 import { listen } from '../../src/api/http-server.js';
+import type { RateLimit } from '../../src/api/rate-limit.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import type { StripeClient } from '../../src/stripe/stripe-client.js';
@@ -18,7 +19,7 @@ export const TEST_WEBHOOK_SECRET = 'whsec_test_payconfirm_0123456789abcdef';
 /** payconfirm's real HTTP API, in this process, on a free port, wired to the run's real servers. */
 export async function startTestApi(
   ctx: TestContext,
-  opts: { stripe: StripeClient; metrics?: Metrics; confirmWaitMs?: number; extraRoutes?: (deps: ApiDeps) => Router[]; logLevel?: string },
+  opts: { stripe: StripeClient; metrics?: Metrics; confirmWaitMs?: number; confirmRateLimit?: RateLimit; extraRoutes?: (deps: ApiDeps) => Router[]; logLevel?: string },
 ): Promise<TestApi> {
   const deps: ApiDeps = {
     pool: ctx.pool,
@@ -27,7 +28,7 @@ export async function startTestApi(
     payments: { client: ctx.client, taskQueue: ctx.taskQueue, tuning: TEST_TUNING },
     logger: createLogger({ level: opts.logLevel ?? 'silent' }),
     metrics: opts.metrics ?? createMetrics(),
-    settings: { confirmWaitMs: opts.confirmWaitMs ?? 15_000, webhookSecrets: [TEST_WEBHOOK_SECRET], webhookMaxBodyBytes: 256 * 1024 },
+    settings: { confirmWaitMs: opts.confirmWaitMs ?? 15_000, confirmRateLimit: opts.confirmRateLimit ?? { perMinute: 0 }, webhookSecrets: [TEST_WEBHOOK_SECRET], webhookMaxBodyBytes: 256 * 1024 },
   };
   const server = await listen(createApp(deps, opts.extraRoutes?.(deps) ?? []), 0, '127.0.0.1');
   return { url: server.url, deps, close: () => server.close(1_000) };

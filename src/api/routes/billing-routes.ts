@@ -7,6 +7,7 @@ import { confirmPayment } from '../confirm-payment.js';
 import { badRequest } from '../http-errors.js';
 import type { PaymentAnswer } from '../payment-answers.js';
 import { paymentStatus } from '../payment-status.js';
+import { limitPerAccount } from '../rate-limit.js';
 import { locals } from '../request-context.js';
 
 const confirmBody = z.object({ payment_intent_id: z.string().regex(PAYMENT_INTENT_ID) }).strict();
@@ -26,7 +27,7 @@ export function billingRoutes(deps: ApiDeps): Router {
   const router = Router();
   router.use('/billing', authenticate(deps.pool));
 
-  router.post('/billing/confirm_payment', async (req, res) => {
+  router.post('/billing/confirm_payment', limitPerAccount(deps.settings.confirmRateLimit), async (req, res) => {
     const parsed = confirmBody.safeParse(req.body);
     if (!parsed.success) throw badRequest('body must be {"payment_intent_id": "pi_…"}');
     const { account, log } = locals(res);
