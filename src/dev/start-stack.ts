@@ -1,0 +1,124 @@
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { startApi, type RunningApi } from '../api/start-api.js';
+import { loadConfig, requireBackends, type Config } from '../config.js';
+import { migrateUp } from '../db/migrate.js';
+import { createLogger } from '../logger.js';
+import { createMetrics } from '../metrics.js';
+import { openBackends, type Backends } from '../runtime/backends.js';
+import { runMain } from '../runtime/startup-error.js';
+import { shutdownSignal } from '../runtime/shutdown-signal.js';
+import { connectClient, connectWorker } from '../temporal/connection.js';
+import { registerSearchAttributes } from '../temporal/register-search-attributes.js';
+import { installWorkerRuntime } from '../temporal/worker-runtime.js';
+import { createWorkers, runWorkers } from '../worker/create-workers.js';
+import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.js';
+import { ensureTool, STRIPE_MOCK, TEMPORAL_CLI } from './go-tools.js';
+import { requireFreePort } from './port-check.js';
+import { dataDir } from './project-paths.js';
+import { startStripeMock, STRIPE_MOCK_SECRET_KEY, type RunningStripeMock } from './stripe-mock.js';
+import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-server.js';
+
+const say = (line: string) => process.stdout.write(`[payconfirm] ${line}\n`);
+const envPort = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+/** Used only when STRIPE_WEBHOOK_SECRET is unset in the dev stack; printed so `stripe listen` users can swap it. */
+const DEV_WEBHOOK_SECRET = 'whsec_payconfirm_dev_only_not_secret';
+
+/**
+ * `npm start`: the whole service on one machine with embedded defaults, each replaced by its env var:
+ * Temporal dev server + Web UI (TEMPORAL_ADDRESS), embedded Postgres (DATABASE_URL), stripe-mock
+ * (STRIPE_SECRET_KEY / STRIPE_API_BASE), then migrations, search attributes, the workers and the API.
+ * Data lives in .data/ (PAYCONFIRM_DATA_DIR) across restarts. Ctrl-C stops everything in order.
+ */
+runMain('start', async () => {
+  const stop = shutdownSignal(() => say('stopping…'));
+  const started: { close(): Promise<void> }[] = []; // closed in reverse order
+  const closeAll = async () => {
+    for (const part of started.reverse()) await part.close().catch((err: unknown) => say(`while stopping: ${String(err)}`));
+  };
+  try {
+    const env = { ...process.env };
+    const dir = dataDir();
+    mkdirSync(dir, { recursive: true });
+
+    let temporal: TemporalDevServer | undefined;
+    if (!env.TEMPORAL_ADDRESS) {
+      const cliPath = await ensureTool(TEMPORAL_CLI, say);
+      temporal = await startTemporalDevServer({
+        cliPath,
+        port: envPort('TEMPORAL_DEV_PORT', 7233),
+        uiPort: envPort('TEMPORAL_UI_PORT', 8233),
+        dbFile: join(dir, 'temporal.db'),
+        logFile: join(dir, 'temporal.log'),
+        namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+      });
+      started.push({ close: () => temporal!.stop() });
+      env.TEMPORAL_ADDRESS = temporal.address;
+    }
+
+    let postgres: RunningPostgres | undefined;
+    if (!env.DATABASE_URL) {
+      const port = envPort('PAYCONFIRM_PG_PORT', 54329);
+      await requireFreePort(port, 'embedded Postgres', 'PAYCONFIRM_PG_PORT');
+      postgres = await startEmbeddedPostgres({ dataDir: join(dir, 'postgres'), port });
+      started.push({ close: () => postgres!.stop() });
+      env.DATABASE_URL = postgres.url;
+    }
+
+    let stripeMock: RunningStripeMock | undefined;
+    if (!env.STRIPE_SECRET_KEY) {
+      stripeMock = await startStripeMock({ binaryPath: await ensureTool(STRIPE_MOCK, say), port: envPort('STRIPE_MOCK_PORT', 12111) });
+      started.push({ close: () => stripeMock!.stop() });
+      env.STRIPE_SECRET_KEY = STRIPE_MOCK_SECRET_KEY;
+      env.STRIPE_API_BASE = stripeMock.url;
+    }
+    env.STRIPE_WEBHOOK_SECRET ??= DEV_WEBHOOK_SECRET;
+
+    const config = requireBackends(loadConfig(env));
+    const logger = createLogger({ level: config.logLevel });
+    await migrateUp({ url: config.databaseUrl, schema: config.databaseSchema });
+    const setup = await connectClient({ ...config.temporal, address: config.temporal.address });
+    await registerSearchAttributes(setup.connection, config.temporal.namespace);
+    await setup.connection.close();
+
+    const backends: Backends = await openBackends(config, 'payconfirm-dev');
+    started.push(backends);
+    const metrics = createMetrics();
+    installWorkerRuntime({ logger });
+    const workerConnection = await connectWorker({ ...config.temporal, address: config.temporal.address });
+    started.push({ close: () => workerConnection.close() });
+    const workers = await createWorkers({
+      connection: workerConnection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      pool: backends.pool,
+      stripe: backends.stripe,
+      client: backends.temporal.client,
+      metrics,
+      stripeRateLimitPerSecond: config.stripe.rateLimitPerSecond,
+      shutdownGraceTimeMs: config.shutdownGraceMs,
+    });
+    const workerStop = new AbortController();
+    const workersRunning = runWorkers(workers, workerStop.signal);
+    started.push({ close: () => (workerStop.abort(), workersRunning) });
+    const api: RunningApi = await startApi({ backends, config, logger, metrics });
+    started.push(api);
+
+    printBanner(config, api, temporal, postgres, stripeMock);
+    await Promise.race([new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true })), workersRunning]);
+  } finally {
+    await closeAll();
+    say('stopped');
+  }
+});
+
+function printBanner(config: Config, api: RunningApi, temporal?: TemporalDevServer, postgres?: RunningPostgres, stripeMock?: RunningStripeMock): void {
+  say(`API          ${api.url}   (GET /readyz, POST /billing/confirm_payment, POST /webhooks/stripe)`);
+  say(`Temporal     ${config.temporal.address} namespace ${config.temporal.namespace}${temporal ? ' (dev server, data in .data/temporal.db)' : ''}`);
+  if (temporal?.uiUrl) say(`Temporal UI  ${temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows   stuck payments: PaymentStage="needs_attention"`);
+  say(`Postgres     ${postgres ? 'embedded (data in .data/postgres)' : 'DATABASE_URL'}`);
+  say(`Stripe       ${stripeMock ? `stripe-mock at ${stripeMock.url} (set STRIPE_SECRET_KEY to use your Stripe test account)` : (config.stripe.apiBase ?? 'api.stripe.com')}`);
+  if (config.stripe.webhookSecrets.includes(DEV_WEBHOOK_SECRET)) say(`Webhooks     signing secret ${DEV_WEBHOOK_SECRET} (dev only; set STRIPE_WEBHOOK_SECRET)`);
+  say('Ctrl-C stops everything.');
+}

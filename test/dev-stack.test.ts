@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../src/dev/free-port.js';
+import { portInUse } from '../src/dev/port-check.js';
+import { eventually } from './support/eventually.js';
+import { cleanEnv, PROJECT_ROOT } from './support/run-process.js';
+
+/**
+ * `npm start` as a newcomer runs it (here on free ports and a temporary data dir): everything embedded comes
+ * up, /readyz answers 200, the Temporal UI lists the search attributes; Ctrl-C (SIGINT to the process
+ * group, as a terminal sends it) stops it all; starting again keeps the data.
+ */
+const dataDir = mkdtempSync(join(tmpdir(), 'payconfirm-stack-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+interface Ports {
+  api: number;
+  temporal: number;
+  ui: number;
+  postgres: number;
+  stripeMock: number;
+}
+
+function startStack(ports: Ports): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/dev/start-stack.ts'], {
+    cwd: PROJECT_ROOT,
+    detached: true, // its own process group, like a terminal's foreground job
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: cleanEnv({
+      PAYCONFIRM_DATA_DIR: dataDir,
+      PORT: String(ports.api),
+      TEMPORAL_DEV_PORT: String(ports.temporal),
+      TEMPORAL_UI_PORT: String(ports.ui),
+      PAYCONFIRM_PG_PORT: String(ports.postgres),
+      STRIPE_MOCK_PORT: String(ports.stripeMock),
+      TEMPORAL_CLI_PATH: inject('temporalCliPath'),
+      LOG_LEVEL: 'warn',
+    }),
+  });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  return { child, output: () => output };
+}
+
+async function ctrlC(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  process.kill(-child.pid!, 'SIGINT');
+  return exited;
+}
+
+const readyz = (port: number) => fetch(`http://127.0.0.1:${port}/readyz`).then(async (r) => ({ status: r.status, body: await r.json() }));
+
+describe('npm start (the dev stack)', () => {
+  it('comes up on embedded defaults, stops cleanly on Ctrl-C, and keeps its data across restarts', async () => {
+    const ports: Ports = { api: await freePort(), temporal: await freePort(), ui: await freePort(), postgres: await freePort(), stripeMock: await freePort() };
+    const first = startStack(ports);
+    const ready = await eventually(() => readyz(ports.api), (r) => r.status === 200, { timeoutMs: 120_000, description: `stack ready\n${first.output()}` });
+    expect(ready.body).toEqual({ status: 'ready', checks: { postgres: 'ok', temporal: 'ok' } });
+    expect(first.output()).toContain(`Temporal UI  http://127.0.0.1:${ports.ui}/namespaces/default/workflows`);
+
+    const attributes = (await (await fetch(`http://127.0.0.1:${ports.ui}/api/v1/namespaces/default/search-attributes`)).json()) as { customAttributes: Record<string, string> };
+    expect(Object.keys(attributes.customAttributes)).toEqual(
+      expect.arrayContaining(['PaymentIntentId', 'StripeCustomerId', 'AccountId', 'PaymentStage', 'StripeEventType', 'AmountMinor']),
+    );
+
+    const url = `postgres://postgres:payconfirm-dev@127.0.0.1:${ports.postgres}/payconfirm`;
+    const db = new pg.Client(url);
+    await db.connect();
+    await db.query("INSERT INTO accounts (stripe_customer_id, name) VALUES ('cus_keepme', 'kept across restarts')");
+    await db.end();
+
+    expect(await ctrlC(first.child)).toBe(0);
+    expect(first.output()).toContain('[payconfirm] stopped');
+    for (const port of Object.values(ports)) expect(await portInUse(port), `port ${port} still open`).toBe(false);
+
+    const second = startStack(ports);
+    await eventually(() => readyz(ports.api), (r) => r.status === 200, { timeoutMs: 120_000, description: `stack ready again\n${second.output()}` });
+    const again = new pg.Client(url);
+    await again.connect();
+    const { rows } = await again.query("SELECT name FROM accounts WHERE stripe_customer_id = 'cus_keepme'");
+    await again.end();
+    expect(rows).toEqual([{ name: 'kept across restarts' }]);
+    expect(await ctrlC(second.child)).toBe(0);
+  });
+});
