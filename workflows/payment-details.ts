@@ -1,4 +1,11 @@
 import type { PaymentState } from '../src/domain/payment.js';
+import { availableActions, OPERATOR_HINTS, type OperatorActionName } from './operator-actions.js';
+
+const ACTION_HELP: Record<OperatorActionName, string> = {
+  retry: '- `retry` — run the failed step again once its cause is fixed',
+  resolve: '- `resolve` `{"accountId": "…", "note": "…"}` — credit this account',
+  reject: '- `reject` `{"reason": "…"}` — end without crediting',
+};
 
 /** The "current details" the Temporal UI shows for a payment: where it is, why it waits, what an operator can do. */
 export function describePaymentState(s: PaymentState): string {
@@ -15,10 +22,10 @@ export function describePaymentState(s: PaymentState): string {
       `**Needs attention:** ${s.attention.reason} (at ${s.attention.failedStage}, since ${s.attention.since})`,
       `> ${s.attention.detail}`,
       '',
-      'Operator actions (Temporal UI → Update, `temporal workflow update execute`, or `payconfirm payments …`):',
-      '- `retry` — run the failed step again once its cause is fixed',
-      '- `resolve` `{"accountId": "…"}` — credit this account',
-      '- `reject` `{"reason": "…"}` — end without crediting (only before the ledger credit)',
+      OPERATOR_HINTS[s.attention.reason],
+      '',
+      'Operator actions (Temporal UI → Send an Update, `temporal workflow update execute`, or `payconfirm payments …`):',
+      ...availableActions(s).map((action) => ACTION_HELP[action]),
     );
   }
   return lines.join('\n');

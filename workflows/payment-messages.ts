@@ -12,7 +12,7 @@ export const paymentEventSignal = defineSignal<[PaymentEventNotice]>('paymentEve
 /** The payment's current state: stage, reason it waits, ids written so far. */
 export const paymentStateQuery = defineQuery<PaymentState>('state');
 
-/** Operator updates, accepted only while the payment waits in needs_attention. */
+/** Operator updates, accepted only while the payment waits in needs_attention (rules: operator-actions.ts). Each answers with the state once the workflow has taken it up. */
 export const retryUpdate = defineUpdate<PaymentState, []>('retry');
 export const resolveUpdate = defineUpdate<PaymentState, [ResolveInput]>('resolve');
 export const rejectUpdate = defineUpdate<PaymentState, [RejectInput]>('reject');

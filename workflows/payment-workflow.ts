@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  log,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -25,6 +26,7 @@ import {
 } from '../src/domain/payment.js';
 import { AccountIdKey, AmountMinorKey, PaymentStageKey, StripeCustomerIdKey } from '../src/temporal/search-attributes.js';
 import { stripeTaskQueueFor } from '../src/temporal/task-queues.js';
+import { refusalOf, type OperatorActionName } from './operator-actions.js';
 import { describePaymentState } from './payment-details.js';
 import {
   REFUND_EVENT_TYPES,
@@ -72,31 +74,41 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   let noticesSeen = 0;
   let refundsToSync = false;
   let decision: OperatorDecision | null = null;
+  /**
+   * Records an accepted operator update and answers once the waiting step has taken it up (the payment has
+   * left needs_attention). The update's input, note included, stays in the workflow history.
+   */
+  const decide = async (taken: OperatorDecision): Promise<PaymentState> => {
+    decision = taken;
+    log.info('operator decision', { paymentIntentId: input.paymentIntentId, decision: taken.kind, reason: state.attention?.reason });
+    await condition(() => decision !== taken);
+    return state;
+  };
 
-  const inAttention = () => {
-    if (state.stage !== 'needs_attention') throw ApplicationFailure.nonRetryable(`payment is ${state.stage}, not needs_attention`, 'NotAwaitingOperator');
+  /** Refuses an operator update that does not apply now (workflows/operator-actions.ts holds the rules). */
+  const refuseUnless = (action: OperatorActionName) => {
+    if (decision) throw ApplicationFailure.nonRetryable(`an operator's ${decision.kind} is already being applied`, 'DecisionPending');
+    const refusal = refusalOf(action, state);
+    if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.type);
   };
   setHandler(paymentStateQuery, () => state);
   setHandler(paymentEventSignal, (notice) => {
     noticesSeen++;
     if (REFUND_EVENT_TYPES.includes(notice.eventType)) refundsToSync = true;
   });
-  setHandler(retryUpdate, () => ((decision = { kind: 'retry' }), state), { validator: inAttention });
-  setHandler(resolveUpdate, (resolve) => ((decision = { kind: 'resolve', input: resolve }), state), {
+  setHandler(retryUpdate, () => decide({ kind: 'retry' }), { validator: () => refuseUnless('retry') });
+  setHandler(resolveUpdate, (resolve) => decide({ kind: 'resolve', input: resolve }), {
     validator: (resolve) => {
-      inAttention();
-      if (resolve.accountId !== undefined && !/^[0-9a-f-]{36}$/i.test(resolve.accountId)) {
-        throw ApplicationFailure.nonRetryable('accountId must be an account id (uuid)', 'InvalidResolve');
+      refuseUnless('resolve');
+      if (typeof resolve?.accountId !== 'string' || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(resolve.accountId)) {
+        throw ApplicationFailure.nonRetryable('resolve needs {"accountId": "<account uuid>"}', 'InvalidResolve');
       }
     },
   });
-  setHandler(rejectUpdate, (reject) => ((decision = { kind: 'reject', input: reject }), state), {
+  setHandler(rejectUpdate, (reject) => decide({ kind: 'reject', input: reject }), {
     validator: (reject) => {
-      inAttention();
-      if (!reject?.reason?.trim()) throw ApplicationFailure.nonRetryable('reject needs a reason', 'InvalidReject');
-      if (state.ledgerEntryId) {
-        throw ApplicationFailure.nonRetryable('the ledger is already credited; fix the cause and retry instead', 'AlreadyCredited');
-      }
+      refuseUnless('reject');
+      if (typeof reject?.reason !== 'string' || !reject.reason.trim()) throw ApplicationFailure.nonRetryable('reject needs {"reason": "…"}', 'InvalidReject');
     },
   });
 
@@ -129,7 +141,10 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
         const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
-        await awaitOperator(attentionReasonForFailure(cause?.type), cause?.message ?? err.message, stage);
+        const reason = attentionReasonForFailure(cause?.type);
+        const failure = err.cause?.message ?? err.message;
+        const detail = reason === 'retries_exhausted' ? `${err.activityType} failed on every attempt of its retry budget; last failure: ${failure}` : failure;
+        await awaitOperator(reason, detail, stage);
       }
     }
   }
@@ -166,10 +181,10 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       const [reason, detail]: [AttentionReason, string] = operatorAccount
         ? ['unknown_account', `account ${operatorAccount} does not exist`]
         : customerId
-          ? ['no_account_for_customer', `no account is linked to Stripe customer ${customerId}`]
+          ? ['no_account_for_customer', `no payconfirm account is linked to Stripe customer ${customerId}`]
           : ['no_customer', 'the PaymentIntent has no Stripe customer'];
       const taken = await awaitOperator(reason, detail, 'loading');
-      if (taken.kind === 'resolve' && taken.input.accountId) operatorAccount = taken.input.accountId;
+      if (taken.kind === 'resolve') operatorAccount = taken.input.accountId;
     }
   }
 

@@ -1,10 +1,13 @@
 import type { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+// @temporalio/proto is CommonJS without named-export hints: Node's ESM loader needs the default import.
+import proto from '@temporalio/proto';
 import { PAYCONFIRM_SEARCH_ATTRIBUTES } from './search-attributes.js';
 
-const INDEXED_TYPE: Record<string, temporal.api.enums.v1.IndexedValueType> = {
-  KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
+const { IndexedValueType } = proto.temporal.api.enums.v1;
+
+const INDEXED_TYPE: Record<string, (typeof IndexedValueType)[keyof typeof IndexedValueType]> = {
+  KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  INT: IndexedValueType.INDEXED_VALUE_TYPE_INT,
 };
 
 /**
