@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../src/db/ledger-verify.js';
+import { queryPaymentState, sendOperatorUpdate } from '../src/temporal/payment-operations.js';
 import { startFakeStripe, type FakeStripe } from './support/fake-stripe/index.js';
 import { eventually } from './support/eventually.js';
 import { moneyFor, newCustomer, newPaymentIntent } from './support/payment-fixtures.js';
@@ -123,6 +124,20 @@ describe('POST /billing/confirm_payment (real Temporal, Postgres, fake Stripe th
     expect(typeof noKey.body.error.request_id).toBe('string');
     const badKey = await confirm('pcf_' + 'x'.repeat(43), canceled);
     expect(badKey.status).toBe(401);
+  });
+
+  it("an operator's reject stands: confirming a rejected payment again answers 409 payment_rejected and credits nothing", async () => {
+    const c = await newCustomer(ctx, fake);
+    const pi = newPaymentIntent(fake, c.customerId, { amount: 0 }); // amount_received 0: an anomaly → needs_attention
+    const pending = await confirm(c.apiKey, pi);
+    expect(pending.status).toBe(202);
+    await eventually(() => queryPaymentState(ctx.client, pi), (s) => s.stage === 'needs_attention', { description: 'needs_attention' });
+    await sendOperatorUpdate(ctx.client, pi, { kind: 'reject', input: { reason: 'zero-amount payment' } });
+    for (const answer of [await confirm(c.apiKey, pi), await confirm(c.apiKey, pi)]) {
+      expect(answer.status).toBe(409);
+      expect(answer.body).toMatchObject({ status: 'rejected', error: { code: 'payment_rejected' } });
+    }
+    expect((await moneyFor(ctx, fake, pi, c.customerId)).ledgerCredits).toHaveLength(0);
   });
 
   it('leaves the ledger consistent (invariants 1 and 2)', async () => {

@@ -1,4 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Account } from '../db/accounts.js';
 import { findPaymentCredit } from '../db/ledger.js';
 import { decidePayment, type PaymentOutcome, type PaymentState } from '../domain/payment.js';
@@ -6,7 +7,7 @@ import { startOrAttachPayment, type PaymentHandle } from '../temporal/payment-wo
 import { paymentStateQuery } from '../../workflows/payment-messages.js';
 import type { ApiDeps } from './api-deps.js';
 import { forbidden, HttpError } from './http-errors.js';
-import { creditedAnswer, notPayableAnswer, outcomeAnswer, pendingAnswer, type PaymentAnswer } from './payment-answers.js';
+import { creditedAnswer, notPayableAnswer, outcomeAnswer, pendingAnswer, rejectedAnswer, type PaymentAnswer } from './payment-answers.js';
 import { loadOwnedPaymentIntent } from './payment-lookup.js';
 import { withTemporal } from './temporal-calls.js';
 
@@ -30,6 +31,10 @@ export async function confirmPayment(deps: ApiDeps, account: Account, paymentInt
   }
   const verdict = decidePayment(snapshot);
   if (!existing && verdict.kind === 'not_payable') return notPayableAnswer(paymentIntentId, verdict.status, 409);
+  if (!existing) {
+    const rejected = await operatorRejection(deps, paymentIntentId);
+    if (rejected) return rejectedAnswer(paymentIntentId, rejected);
+  }
 
   const started = process.hrtime.bigint();
   const handle = await withTemporal(deps, () =>
@@ -72,6 +77,24 @@ async function resultWithin(deps: ApiDeps, handle: PaymentHandle, waitMs: number
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * An operator's `reject` stands: when the latest run of the payment's workflow ended `rejected`, confirming
+ * again answers 409 `payment_rejected` instead of starting a new run that would wait for an operator again.
+ */
+async function operatorRejection(deps: ApiDeps, paymentIntentId: string): Promise<string | null> {
+  const handle: PaymentHandle = deps.temporal.client.workflow.getHandle(paymentIntentId);
+  return withTemporal(deps, async () => {
+    try {
+      if ((await handle.describe()).status.name !== 'COMPLETED') return null;
+      const outcome = await handle.result();
+      return outcome.status === 'rejected' ? outcome.reason : null;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError || err instanceof WorkflowFailedError) return null;
+      throw err;
+    }
+  });
 }
 
 export type { PaymentState };
