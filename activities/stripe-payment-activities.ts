@@ -12,6 +12,9 @@ import type { StripeClient } from '../src/stripe/stripe-client.js';
 import { toPaymentIntentSnapshot } from '../src/stripe/payment-intent-snapshot.js';
 import { isIdempotentReplay, isServerError, toActivityFailure } from '../src/stripe/stripe-failures.js';
 
+/** What a Stripe SDK result carries about its HTTP response (absent on objects found by a lookup). */
+type Replayable = { lastResponse?: { headers: Record<string, string> } };
+
 /** How many generations of one Idempotency-Key may be spent on replayed 5xx before an operator looks. */
 export const MAX_KEY_GENERATIONS = 5;
 
@@ -66,22 +69,29 @@ export function createStripePaymentActivities({ stripe, metrics }: StripePayment
   const guardStopped = (guard: 'stripe_lookup' | 'stripe_idempotency') => metrics?.duplicatesStopped.inc({ guard });
 
   /**
-   * POSTs under `baseKey`, moving to the key's next generation only when Stripe replays a stored 5xx —
-   * the caller's lookup, made after that earlier request finished, proved it applied nothing.
+   * POSTs under `baseKey`. When Stripe replays a stored 5xx, the request that spent the key has finished;
+   * `appliedMeanwhile` — a lookup made now, after it — tells whether that request wrote anything. If it did,
+   * that is the result (a lookup made before the POST proves nothing: the spent request may have been
+   * concurrent with it, e.g. an attempt of a terminated run). If not, the key's next generation is used.
    */
-  async function postWithKeyGenerations<T extends { lastResponse?: { headers: Record<string, string> } }>(
+  async function postWithKeyGenerations<T extends Replayable>(
     what: string,
     baseKey: string,
     post: (idempotencyKey: string) => Promise<T>,
-  ): Promise<T> {
+    appliedMeanwhile: () => Promise<T | null>,
+  ): Promise<{ result: T; foundAfterReplay: boolean }> {
     for (let generation = 0; generation < MAX_KEY_GENERATIONS; generation++) {
       try {
         const result = await post(keyGeneration(baseKey, generation));
         if (result.lastResponse?.headers['idempotent-replayed'] === 'true') guardStopped('stripe_idempotency');
-        return result;
+        return { result, foundAfterReplay: false };
       } catch (err) {
-        if (isServerError(err) && isIdempotentReplay(err)) continue;
-        throw toActivityFailure(err, what);
+        if (!(isServerError(err) && isIdempotentReplay(err))) throw toActivityFailure(err, what);
+      }
+      const applied = await appliedMeanwhile();
+      if (applied) {
+        guardStopped('stripe_lookup');
+        return { result: applied, foundAfterReplay: true };
       }
     }
     throw ApplicationFailure.nonRetryable(
@@ -90,10 +100,10 @@ export function createStripePaymentActivities({ stripe, metrics }: StripePayment
     );
   }
 
-  async function findBalanceTransactionFor(customerId: string, paymentIntentId: string): Promise<string | null> {
+  async function findBalanceTransactionFor(customerId: string, paymentIntentId: string): Promise<Stripe.CustomerBalanceTransaction | null> {
     try {
       for await (const tx of stripe.customers.listBalanceTransactions(customerId, { limit: 100 })) {
-        if (tx.metadata?.payment_intent === paymentIntentId) return tx.id;
+        if (tx.metadata?.payment_intent === paymentIntentId) return tx;
       }
       return null;
     } catch (err) {
@@ -101,13 +111,17 @@ export function createStripePaymentActivities({ stripe, metrics }: StripePayment
     }
   }
 
+  async function retrievePaymentIntent(paymentIntentId: string): Promise<Stripe.PaymentIntent> {
+    try {
+      return await stripe.paymentIntents.retrieve(paymentIntentId);
+    } catch (err) {
+      throw toActivityFailure(err, `retrieve ${paymentIntentId}`);
+    }
+  }
+
   return {
     async loadPaymentIntent(paymentIntentId: string): Promise<PaymentIntentSnapshot> {
-      try {
-        return toPaymentIntentSnapshot(await stripe.paymentIntents.retrieve(paymentIntentId));
-      } catch (err) {
-        throw toActivityFailure(err, `retrieve ${paymentIntentId}`);
-      }
+      return toPaymentIntentSnapshot(await retrievePaymentIntent(paymentIntentId));
     },
 
     /** Credits the Stripe customer's balance once per PaymentIntent (a negative amount is a credit in Stripe). */
@@ -119,7 +133,7 @@ export function createStripePaymentActivities({ stripe, metrics }: StripePayment
       const found = await findBalanceTransactionFor(input.customerId, input.paymentIntentId);
       if (found) {
         guardStopped('stripe_lookup');
-        return { balanceTransactionId: found, via: 'lookup' };
+        return { balanceTransactionId: found.id, via: 'lookup' };
       }
       const params: Stripe.CustomerCreateBalanceTransactionParams = {
         amount: -input.amountMinor,
@@ -127,22 +141,31 @@ export function createStripePaymentActivities({ stripe, metrics }: StripePayment
         description: `payconfirm credit for ${input.paymentIntentId}`,
         metadata: { payment_intent: input.paymentIntentId, ledger_entry_id: input.ledgerEntryId },
       };
-      const tx = await postWithKeyGenerations(
+      const { result, foundAfterReplay } = await postWithKeyGenerations<Replayable & Stripe.CustomerBalanceTransaction>(
         `credit customer ${input.customerId} for ${input.paymentIntentId}`,
         stripeKeyForCreditTransaction(input.paymentIntentId),
         (idempotencyKey) => stripe.customers.createBalanceTransaction(input.customerId, params, { idempotencyKey }),
+        () => findBalanceTransactionFor(input.customerId, input.paymentIntentId),
       );
-      return { balanceTransactionId: tx.id, via: 'created' };
+      return { balanceTransactionId: result.id, via: foundAfterReplay ? 'lookup' : 'created' };
     },
 
     /** Records on the PaymentIntent that it was credited, with the ids just created. */
     async markPaymentIntentCredited(input: MarkPaymentIntentInput): Promise<{ alreadyMarked: boolean }> {
       const metadata = creditMarkMetadata(input);
-      if (Object.entries(metadata).every(([k, v]) => input.currentMetadata[k] === v)) return { alreadyMarked: true };
-      await postWithKeyGenerations(`mark ${input.paymentIntentId} credited`, stripeKeyForCreditMark(input.paymentIntentId), (idempotencyKey) =>
-        stripe.paymentIntents.update(input.paymentIntentId, { metadata }, { idempotencyKey }),
+      // Stripe drops a metadata key set to '' (no balance transaction when there is no customer): absent equals ''.
+      const carriesMark = (current: Stripe.Metadata | null | undefined) => Object.entries(metadata).every(([k, v]) => (current?.[k] ?? '') === v);
+      if (carriesMark(input.currentMetadata)) return { alreadyMarked: true };
+      const { foundAfterReplay } = await postWithKeyGenerations<Replayable & Stripe.PaymentIntent>(
+        `mark ${input.paymentIntentId} credited`,
+        stripeKeyForCreditMark(input.paymentIntentId),
+        (idempotencyKey) => stripe.paymentIntents.update(input.paymentIntentId, { metadata }, { idempotencyKey }),
+        async () => {
+          const pi = await retrievePaymentIntent(input.paymentIntentId);
+          return carriesMark(pi.metadata) ? pi : null;
+        },
       );
-      return { alreadyMarked: false };
+      return { alreadyMarked: foundAfterReplay };
     },
 
     /** Succeeded refunds of a PaymentIntent (each becomes one ledger debit keyed by its id). */
