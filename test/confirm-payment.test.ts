@@ -11,21 +11,27 @@ let ctx: TestContext;
 let fake: FakeStripe;
 let workers: RunningWorkers;
 let api: TestApi;
+/** Answers 202 quickly: for the cases that must see `pending`. */
+let quickApi: TestApi;
 
 beforeAll(async () => {
   ctx = await createTestContext('confirm');
   fake = await startFakeStripe();
   workers = await startTestWorkers(ctx, { stripe: stripeClientFor(fake.url) });
-  api = await startTestApi(ctx, { stripe: stripeClientFor(fake.url), confirmWaitMs: 4_000 });
+  api = await startTestApi(ctx, { stripe: stripeClientFor(fake.url), confirmWaitMs: 30_000 });
+  quickApi = await startTestApi(ctx, { stripe: stripeClientFor(fake.url), confirmWaitMs: 1_500 });
 });
 afterAll(async () => {
   await api?.close();
+  await quickApi?.close();
   await workers?.stop();
   await fake?.close();
   await ctx?.close();
 });
 
-const confirm = (apiKey: string, paymentIntentId: unknown) => callApi(api.url, 'POST', '/billing/confirm_payment', { apiKey, body: { payment_intent_id: paymentIntentId } });
+const confirmVia = (target: TestApi, apiKey: string, paymentIntentId: unknown) =>
+  callApi(target.url, 'POST', '/billing/confirm_payment', { apiKey, body: { payment_intent_id: paymentIntentId } });
+const confirm = (apiKey: string, paymentIntentId: unknown) => confirmVia(api, apiKey, paymentIntentId);
 
 describe('POST /billing/confirm_payment (real Temporal, Postgres, fake Stripe through the SDK)', () => {
   it('credits the ledger, the Stripe customer balance and marks the PaymentIntent, once', async () => {
@@ -88,7 +94,7 @@ describe('POST /billing/confirm_payment (real Temporal, Postgres, fake Stripe th
   it('processing: 202 pending with a poll URL, then credited once it succeeds', async () => {
     const c = await newCustomer(ctx, fake);
     const pi = newPaymentIntent(fake, c.customerId, { status: 'processing', amount: 3_000 });
-    const pending = await confirm(c.apiKey, pi);
+    const pending = await confirmVia(quickApi, c.apiKey, pi);
     expect(pending.status).toBe(202);
     expect(pending.body).toMatchObject({ status: 'pending', stage: 'awaiting_payment', poll_url: `/billing/payments/${pi}` });
     expect(pending.headers.get('location')).toBe(`/billing/payments/${pi}`);
@@ -129,7 +135,7 @@ describe('POST /billing/confirm_payment (real Temporal, Postgres, fake Stripe th
   it("an operator's reject stands: confirming a rejected payment again answers 409 payment_rejected and credits nothing", async () => {
     const c = await newCustomer(ctx, fake);
     const pi = newPaymentIntent(fake, c.customerId, { amount: 0 }); // amount_received 0: an anomaly → needs_attention
-    const pending = await confirm(c.apiKey, pi);
+    const pending = await confirmVia(quickApi, c.apiKey, pi);
     expect(pending.status).toBe(202);
     await eventually(() => queryPaymentState(ctx.client, pi), (s) => s.stage === 'needs_attention', { description: 'needs_attention' });
     await sendOperatorUpdate(ctx.client, pi, { kind: 'reject', input: { reason: 'zero-amount payment' } });
