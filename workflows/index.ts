@@ -1,2 +1,4 @@
 // The workflow bundle's entry point: every workflow type the worker registers. Deterministic code only.
 export { paymentWorkflow } from './payment-workflow.js';
+export { stripeEventWorkflow } from './stripe-event-workflow.js';
+export { webhookInboxPruneWorkflow } from './webhook-inbox-prune-workflow.js';

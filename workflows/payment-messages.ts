@@ -18,4 +18,4 @@ export const resolveUpdate = defineUpdate<PaymentState, [ResolveInput]>('resolve
 export const rejectUpdate = defineUpdate<PaymentState, [RejectInput]>('reject');
 
 /** Event types that mean "refunds changed": the workflow re-lists refunds and debits new ones. */
-export const REFUND_EVENT_TYPES: readonly string[] = ['charge.refunded', 'charge.refund.updated', 'refund.created', 'refund.updated'];
+export { REFUND_TYPES as REFUND_EVENT_TYPES } from '../src/domain/stripe-events.js';

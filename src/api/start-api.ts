@@ -3,16 +3,22 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Backends } from '../runtime/backends.js';
 import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
+import { startInboxRelay } from '../webhooks/inbox-relay.js';
 import { createApp } from './app.js';
 import { buildApiDeps } from './build-api-deps.js';
 import { listen } from './http-server.js';
+import { webhookRoutes } from './routes/webhook-routes.js';
 
 export interface RunningApi {
   url: string;
   close(): Promise<void>;
 }
 
-/** Builds the API from opened backends and listens on PORT; `close` drains it within the shutdown grace. */
+/**
+ * Builds the API from opened backends, starts the webhook inbox relay and listens on PORT. `close` stops accepting,
+ * stops the relay (its round in flight finishes; rows still waiting stay in the inbox for the next start or another
+ * replica), then lets requests drain within the shutdown grace.
+ */
 export async function startApi(opts: {
   backends: Backends;
   config: Config;
@@ -22,6 +28,18 @@ export async function startApi(opts: {
   tuning?: PaymentWorkflowTuning;
 }): Promise<RunningApi> {
   const deps = buildApiDeps(opts.backends, opts.config, opts.logger, opts.metrics, opts.tuning);
-  const server = await listen(createApp(deps), opts.config.http.port, opts.host);
-  return { url: server.url, close: () => server.close(opts.config.shutdownGraceMs) };
+  const relay = startInboxRelay({ pool: deps.pool, events: deps.payments, logger: opts.logger, metrics: opts.metrics });
+  deps.onInboxRow = relay.wake;
+  const server = await listen(createApp(deps, [webhookRoutes(deps)]), opts.config.http.port, opts.host).catch(async (err: unknown) => {
+    await relay.stop();
+    throw err;
+  });
+  return {
+    url: server.url,
+    async close() {
+      const draining = server.close(opts.config.shutdownGraceMs);
+      await relay.stop();
+      await draining;
+    },
+  };
 }

@@ -11,6 +11,7 @@ import { shutdownSignal } from '../runtime/shutdown-signal.js';
 import { connectClient, connectWorker } from '../temporal/connection.js';
 import { registerSearchAttributes } from '../temporal/register-search-attributes.js';
 import { installWorkerRuntime } from '../temporal/worker-runtime.js';
+import { ensureInboxPruneSchedule } from '../webhooks/inbox-prune-schedule.js';
 import { createWorkers, runWorkers } from '../worker/create-workers.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.js';
 import { ensureTool, STRIPE_MOCK, TEMPORAL_CLI } from './go-tools.js';
@@ -102,6 +103,7 @@ runMain('start', async () => {
     const workerStop = new AbortController();
     const workersRunning = runWorkers(workers, workerStop.signal);
     started.push({ close: () => (workerStop.abort(), workersRunning) });
+    await ensureInboxPruneSchedule(backends.temporal.client, config.temporal.taskQueue, config.webhookInboxRetentionDays);
     const api: RunningApi = await startApi({ backends, config, logger, metrics });
     started.push(api);
 

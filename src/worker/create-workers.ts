@@ -2,9 +2,11 @@ import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createLedgerActivities } from '../../activities/ledger-activities.js';
 import { createStripePaymentActivities } from '../../activities/stripe-payment-activities.js';
+import { createStripeEventActivities } from '../../activities/stripe-event-activities.js';
 import type { Pool } from '../db/pool.js';
 import type { Metrics } from '../metrics.js';
-import type { StripeClient } from '../stripe/stripe-client.js';
+import { observeStripeCalls, type StripeClient } from '../stripe/stripe-client.js';
+import { stripeActivitiesPerSecond } from '../stripe/stripe-rate-limit.js';
 import { stripeTaskQueueFor } from '../temporal/task-queues.js';
 import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
 import { workflowsPath } from './workflow-source.js';
@@ -18,7 +20,10 @@ export interface WorkerDeps {
   /** Starts/signals payment workflows from event activities. */
   client: Client;
   metrics?: Metrics;
-  /** Queue-wide cap on Stripe activity starts per second, held by the Temporal server across all workers. */
+  /**
+   * Stripe requests per second, all workers together (STRIPE_RATE_LIMIT_PER_SECOND): turned into the Stripe
+   * queue's activity rate limit, which the Temporal server holds across every worker (src/stripe/stripe-rate-limit.ts).
+   */
   stripeRateLimitPerSecond: number;
   /** A prebuilt bundle (tests bundle once per run); default: bundle `workflows/` at start. */
   workflowBundle?: WorkflowBundleOption;
@@ -31,6 +36,11 @@ export interface WorkerDeps {
  * queue runs Stripe activities under a task-queue-wide rate limit.
  */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
+  const stripeActivityRate = stripeActivitiesPerSecond(deps.stripeRateLimitPerSecond);
+  if (deps.metrics) {
+    observeStripeCalls(deps.stripe, deps.metrics);
+    deps.metrics.stripeQueueActivitiesPerSecond.set(stripeActivityRate);
+  }
   const common = {
     connection: deps.connection,
     namespace: deps.namespace,
@@ -42,13 +52,17 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: {
       ...createLedgerActivities({ pool: deps.pool, ...(deps.metrics ? { metrics: deps.metrics } : {}) }),
+      ...createStripeEventActivities({
+        pool: deps.pool,
+        payments: { client: deps.client, taskQueue: deps.taskQueue, tuning: deps.paymentWorkflowTuning },
+      }),
     },
   });
   const stripe = await Worker.create({
     ...common,
     taskQueue: stripeTaskQueueFor(deps.taskQueue),
     activities: createStripePaymentActivities({ stripe: deps.stripe, ...(deps.metrics ? { metrics: deps.metrics } : {}) }),
-    maxTaskQueueActivitiesPerSecond: deps.stripeRateLimitPerSecond,
+    maxTaskQueueActivitiesPerSecond: stripeActivityRate,
   });
   return [main, stripe];
 }

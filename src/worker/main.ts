@@ -6,7 +6,10 @@ import { runMain } from '../runtime/startup-error.js';
 import { shutdownSignal } from '../runtime/shutdown-signal.js';
 import { connectWorker } from '../temporal/connection.js';
 import { installWorkerRuntime } from '../temporal/worker-runtime.js';
+import { stripeActivitiesPerSecond } from '../stripe/stripe-rate-limit.js';
+import { ensureInboxPruneSchedule } from '../webhooks/inbox-prune-schedule.js';
 import { createWorkers, runWorkers } from './create-workers.js';
+import { startWorkerMetricsServer, workerMetricsSettings } from './worker-metrics-server.js';
 
 /**
  * The worker process: `node dist/src/worker/main.js` (or `npm run worker`). Scale out by running more;
@@ -15,7 +18,9 @@ import { createWorkers, runWorkers } from './create-workers.js';
 runMain('worker', async () => {
   const config = requireBackends(loadConfig());
   const logger = createLogger({ level: config.logLevel, name: 'payconfirm-worker' });
-  installWorkerRuntime({ logger, metricsBindAddress: process.env.WORKER_METRICS_ADDRESS });
+  const metricsSettings = workerMetricsSettings();
+  installWorkerRuntime({ logger, metricsBindAddress: metricsSettings.temporalBindAddress });
+  const metrics = createMetrics();
   const backends = await openBackends(config, 'payconfirm-worker');
   const connection = await connectWorker({ ...config.temporal, address: config.temporal.address });
   const workers = await createWorkers({
@@ -25,14 +30,29 @@ runMain('worker', async () => {
     pool: backends.pool,
     stripe: backends.stripe,
     client: backends.temporal.client,
-    metrics: createMetrics(),
+    metrics,
     stripeRateLimitPerSecond: config.stripe.rateLimitPerSecond,
     shutdownGraceTimeMs: config.shutdownGraceMs,
   });
-  logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');
+  // Hourly prune of finished webhook inbox rows past WEBHOOK_INBOX_RETENTION_DAYS (idempotent; every worker may call it).
+  await ensureInboxPruneSchedule(backends.temporal.client, config.temporal.taskQueue, config.webhookInboxRetentionDays);
+  const metricsServer =
+    metricsSettings.port === undefined
+      ? undefined
+      : await startWorkerMetricsServer({ metrics, port: metricsSettings.port, temporalBindAddress: metricsSettings.temporalBindAddress });
+  logger.info(
+    {
+      taskQueue: config.temporal.taskQueue,
+      stripeRequestsPerSecond: config.stripe.rateLimitPerSecond,
+      stripeActivitiesPerSecond: stripeActivitiesPerSecond(config.stripe.rateLimitPerSecond),
+      metricsUrl: metricsServer?.url,
+    },
+    'worker running',
+  );
   const stop = shutdownSignal((signal) => logger.info({ signal }, 'shutting down: draining tasks'));
   await runWorkers(workers, stop);
   await connection.close();
   await backends.close();
+  await metricsServer?.close();
   logger.info('worker stopped');
 });

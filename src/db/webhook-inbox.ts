@@ -1,0 +1,163 @@
+import type { EventOutcome, StripeEventSummary } from '../domain/stripe-events.js';
+import type { Pool } from './pool.js';
+
+/** The inbox (`stripe_webhook_events`): one row per Stripe event id. States are described in the migration. */
+export type InboxStatus = 'received' | 'dispatched' | 'processed' | 'ignored' | 'failed';
+
+export interface ClaimedInboxRow {
+  eventId: string;
+  payload: unknown;
+  attempts: number;
+}
+
+export interface InboxRow {
+  eventId: string;
+  eventType: string;
+  paymentIntentId: string | null;
+  status: InboxStatus;
+  outcome: string | null;
+  lastError: string | null;
+  attempts: number;
+  receivedAt: Date;
+  dispatchedAt: Date | null;
+  processedAt: Date | null;
+}
+
+const summaryValues = (e: StripeEventSummary) => [e.id, e.type, e.livemode, e.apiVersion, e.created, e.paymentIntentId];
+
+/**
+ * Records a delivery: `inserted` for the first delivery of an event id, `duplicate` for every later one
+ * (concurrent twins included: the primary key decides, ON CONFLICT DO NOTHING writes nothing).
+ * `rawPayload` is the body exactly as received (valid JSON, already verified).
+ */
+export async function insertInboxEvent(pool: Pool, e: StripeEventSummary, rawPayload: string): Promise<'inserted' | 'duplicate'> {
+  const { rowCount } = await pool.query(
+    `INSERT INTO stripe_webhook_events (event_id, event_type, livemode, api_version, stripe_created_at, payment_intent_id, payload)
+     VALUES ($1, $2, $3, $4, to_timestamp($5), $6, $7::jsonb)
+     ON CONFLICT (event_id) DO NOTHING`,
+    [...summaryValues(e), rawPayload],
+  );
+  return rowCount === 1 ? 'inserted' : 'duplicate';
+}
+
+/**
+ * Claims up to `limit` rows awaiting dispatch, oldest first, for `leaseSeconds`. Relays in several API replicas
+ * claim disjoint rows (FOR UPDATE SKIP LOCKED); no transaction stays open while Temporal is called, and a
+ * relay that dies mid-batch leaves claims that expire and are taken again.
+ */
+export async function claimInboxEventsForDispatch(pool: Pool, limit: number, leaseSeconds: number): Promise<ClaimedInboxRow[]> {
+  const { rows } = await pool.query<{ event_id: string; payload: unknown; attempts: number }>(
+    `UPDATE stripe_webhook_events SET dispatch_lease_until = now() + make_interval(secs => $2), attempts = attempts + 1
+     WHERE event_id IN (
+       SELECT event_id FROM stripe_webhook_events
+       WHERE status = 'received' AND (dispatch_lease_until IS NULL OR dispatch_lease_until < now())
+       ORDER BY received_at
+       LIMIT $1
+       FOR UPDATE SKIP LOCKED)
+     RETURNING event_id, payload, attempts`,
+    [limit, leaseSeconds],
+  );
+  return rows.map((r) => ({ eventId: r.event_id, payload: r.payload, attempts: r.attempts }));
+}
+
+/** The event workflows of these rows exist now. A row the workflow already finished keeps its final status. */
+export async function markInboxEventsDispatched(pool: Pool, eventIds: string[]): Promise<void> {
+  if (eventIds.length === 0) return;
+  await pool.query(
+    `UPDATE stripe_webhook_events
+     SET status = CASE WHEN status = 'received' THEN 'dispatched' ELSE status END,
+         dispatched_at = COALESCE(dispatched_at, now()), dispatch_lease_until = NULL, last_error = NULL
+     WHERE event_id = ANY($1)`,
+    [eventIds],
+  );
+}
+
+/** Starting these rows' workflows failed: release the claims at once (the relay backs off) and say why. */
+export async function releaseInboxClaims(pool: Pool, eventIds: string[], error: string): Promise<void> {
+  if (eventIds.length === 0) return;
+  await pool.query(
+    `UPDATE stripe_webhook_events SET dispatch_lease_until = NULL, last_error = $2 WHERE event_id = ANY($1) AND status = 'received'`,
+    [eventIds, error.slice(0, 2_000)],
+  );
+}
+
+/** A row no workflow can take (its stored payload is not an event): `failed`, for an operator. */
+export async function failInboxEvent(pool: Pool, eventId: string, error: string): Promise<void> {
+  await pool.query(
+    `UPDATE stripe_webhook_events SET status = 'failed', outcome = 'undeliverable', last_error = $2, dispatch_lease_until = NULL, processed_at = now()
+     WHERE event_id = $1 AND status = 'received'`,
+    [eventId, error.slice(0, 2_000)],
+  );
+}
+
+/**
+ * Writes the event workflow's outcome on its row — an UPSERT, because a delivery accepted while Postgres was down
+ * went straight to Temporal and has no row yet (`rawPayload` then carries the body to keep).
+ */
+export async function recordInboxOutcome(pool: Pool, e: StripeEventSummary, result: EventOutcome, rawPayload?: string): Promise<void> {
+  const payload = rawPayload ?? JSON.stringify({ id: e.id, type: e.type, note: 'payload kept by Temporal only' });
+  await pool.query(
+    `INSERT INTO stripe_webhook_events
+       (event_id, event_type, livemode, api_version, stripe_created_at, payment_intent_id, payload,
+        status, outcome, last_error, dispatched_at, processed_at)
+     VALUES ($1, $2, $3, $4, to_timestamp($5), $6, $7::jsonb, $8, $9, $10, now(), now())
+     ON CONFLICT (event_id) DO UPDATE SET
+       status = EXCLUDED.status, outcome = EXCLUDED.outcome, last_error = EXCLUDED.last_error,
+       dispatched_at = COALESCE(stripe_webhook_events.dispatched_at, now()), dispatch_lease_until = NULL,
+       processed_at = now()`,
+    [...summaryValues(e), payload, result.status, result.outcome, result.lastError ?? null],
+  );
+}
+
+/**
+ * Deletes finished rows (processed, ignored) received more than `retentionDays` ago, in batches so no statement
+ * holds locks for long. Rows still received, dispatched or failed stay: they are what an operator must see.
+ */
+export async function pruneInbox(pool: Pool, retentionDays: number, batchSize = 5_000): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const { rowCount } = await pool.query(
+      `DELETE FROM stripe_webhook_events WHERE event_id IN (
+         SELECT event_id FROM stripe_webhook_events
+         WHERE status IN ('processed', 'ignored') AND received_at < now() - make_interval(days => $1)
+         LIMIT $2)`,
+      [retentionDays, batchSize],
+    );
+    deleted += rowCount ?? 0;
+    if ((rowCount ?? 0) < batchSize) return deleted;
+  }
+}
+
+export async function findInboxEvent(pool: Pool, eventId: string): Promise<InboxRow | null> {
+  const { rows } = await pool.query<{
+    event_id: string;
+    event_type: string;
+    payment_intent_id: string | null;
+    status: InboxStatus;
+    outcome: string | null;
+    last_error: string | null;
+    attempts: number;
+    received_at: Date;
+    dispatched_at: Date | null;
+    processed_at: Date | null;
+  }>(
+    `SELECT event_id, event_type, payment_intent_id, status, outcome, last_error, attempts, received_at, dispatched_at, processed_at
+     FROM stripe_webhook_events WHERE event_id = $1`,
+    [eventId],
+  );
+  const r = rows[0];
+  return r
+    ? {
+        eventId: r.event_id,
+        eventType: r.event_type,
+        paymentIntentId: r.payment_intent_id,
+        status: r.status,
+        outcome: r.outcome,
+        lastError: r.last_error,
+        attempts: r.attempts,
+        receivedAt: r.received_at,
+        dispatchedAt: r.dispatched_at,
+        processedAt: r.processed_at,
+      }
+    : null;
+}

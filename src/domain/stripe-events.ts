@@ -1,0 +1,127 @@
+import { EVENT_ID, PAYMENT_INTENT_ID } from './stripe-ids.js';
+
+/**
+ * Stripe webhook events: the shape payconfirm accepts, the facts it keeps, and where each type goes.
+ * Workflow-safe (pure): the webhook route validates with it, the event workflow routes with it.
+ */
+
+/** What payconfirm keeps of an event: enough to route it and to find it again (never the whole body). */
+export interface StripeEventSummary {
+  id: string;
+  type: string;
+  /** Seconds since the epoch, as Stripe writes `created`. */
+  created: number;
+  livemode: boolean;
+  apiVersion: string | null;
+  /** `data.object.id` and `data.object.object` (e.g. `pi_…`, `payment_intent`). */
+  objectId: string;
+  objectType: string | null;
+  /** The PaymentIntent the event is about, when its type names one (see paymentIntentOf). */
+  paymentIntentId: string | null;
+  /** Checkout sessions only: `paid`, `unpaid` or `no_payment_required`. */
+  paymentStatus: string | null;
+}
+
+export type EventShapeCheck = { ok: true; summary: StripeEventSummary } | { ok: false; problem: string };
+
+/** Event types that change money on a PaymentIntent: the payment workflow is started if it does not run. */
+export const PAYMENT_START_TYPES: readonly string[] = [
+  'payment_intent.succeeded',
+  'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+];
+
+/**
+ * Refund events: the payment workflow (started if needed) lists the PaymentIntent's succeeded refunds after its
+ * credit and debits each once, keyed by refund id. Must stay within workflows/payment-messages.ts REFUND_EVENT_TYPES
+ * (test/stripe-events.test.ts checks it).
+ */
+export const REFUND_TYPES: readonly string[] = ['charge.refunded', 'charge.refund.updated', 'refund.created', 'refund.updated'];
+
+/** Events that only nudge a payment workflow already waiting on the PaymentIntent (it re-reads Stripe). */
+export const INFORM_TYPES: readonly string[] = [
+  'payment_intent.processing',
+  'payment_intent.payment_failed',
+  'payment_intent.canceled',
+  'checkout.session.async_payment_failed',
+];
+
+/** Where the event workflow left an event: its final inbox status and an outcome `code: detail` for people. */
+export interface EventOutcome {
+  status: 'processed' | 'ignored' | 'failed';
+  outcome: string;
+  lastError?: string | null;
+}
+
+export type EventRoute =
+  | { action: 'payment'; paymentIntentId: string; startIfMissing: true }
+  | { action: 'inform'; paymentIntentId: string }
+  | { action: 'ignore'; why: string };
+
+const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Checks a parsed webhook body is a Stripe event payconfirm can record: `id` (evt_…), `type`, `created`,
+ * `livemode`, `data.object` with an `id`, and — for the types that name a PaymentIntent — a well-formed one.
+ */
+export function summariseStripeEvent(body: unknown): EventShapeCheck {
+  if (!isRecord(body)) return { ok: false, problem: 'the body must be a JSON object' };
+  const { id, type, created, livemode, api_version: apiVersion, data } = body;
+  if (typeof id !== 'string' || !EVENT_ID.test(id)) return { ok: false, problem: 'id must be a Stripe event id (evt_…)' };
+  if (typeof type !== 'string' || !EVENT_TYPE.test(type)) return { ok: false, problem: 'type must be a Stripe event type (e.g. payment_intent.succeeded)' };
+  if (typeof created !== 'number' || !Number.isSafeInteger(created) || created <= 0) return { ok: false, problem: 'created must be a Unix timestamp' };
+  if (typeof livemode !== 'boolean') return { ok: false, problem: 'livemode must be a boolean' };
+  if (apiVersion !== undefined && apiVersion !== null && typeof apiVersion !== 'string') return { ok: false, problem: 'api_version must be a string' };
+  if (!isRecord(data) || !isRecord(data.object)) return { ok: false, problem: 'data.object must be an object' };
+  const object = data.object;
+  if (typeof object.id !== 'string' || object.id.length === 0) return { ok: false, problem: 'data.object.id must be a string' };
+  const paymentIntent = paymentIntentOf(type, object);
+  if (!paymentIntent.ok) return paymentIntent;
+  return {
+    ok: true,
+    summary: {
+      id,
+      type,
+      created,
+      livemode,
+      apiVersion: apiVersion ?? null,
+      objectId: object.id,
+      objectType: typeof object.object === 'string' ? object.object : null,
+      paymentIntentId: paymentIntent.id,
+      paymentStatus: type.startsWith('checkout.session.') && typeof object.payment_status === 'string' ? object.payment_status : null,
+    },
+  };
+}
+
+/**
+ * Where a type keeps its PaymentIntent id: `payment_intent.*` → the object itself; checkout sessions, charges and
+ * refunds → `object.payment_intent` (a string, or null for sessions without a payment and legacy charges).
+ */
+function paymentIntentOf(type: string, object: Record<string, unknown>): { ok: true; id: string | null } | { ok: false; problem: string } {
+  if (type.startsWith('payment_intent.')) {
+    return PAYMENT_INTENT_ID.test(String(object.id)) ? { ok: true, id: String(object.id) } : { ok: false, problem: `${type} must carry a PaymentIntent (pi_…) in data.object.id` };
+  }
+  if (type.startsWith('checkout.session.') || type.startsWith('charge.') || type.startsWith('refund.')) {
+    const ref = object.payment_intent;
+    if (ref === undefined || ref === null) return { ok: true, id: null };
+    const id = isRecord(ref) ? ref.id : ref; // an expanded PaymentIntent carries its id
+    return typeof id === 'string' && PAYMENT_INTENT_ID.test(id)
+      ? { ok: true, id }
+      : { ok: false, problem: 'data.object.payment_intent must be a PaymentIntent id (pi_…) or null' };
+  }
+  return { ok: true, id: null };
+}
+
+/** What the event workflow does with an event. Pure: the same event always routes the same way. */
+export function routeStripeEvent(e: StripeEventSummary): EventRoute {
+  const handled = PAYMENT_START_TYPES.includes(e.type) || REFUND_TYPES.includes(e.type) || INFORM_TYPES.includes(e.type);
+  if (!handled) return { action: 'ignore', why: `event type ${e.type} is not handled` };
+  if (!e.paymentIntentId) return { action: 'ignore', why: `${e.type} names no PaymentIntent` };
+  if (INFORM_TYPES.includes(e.type)) return { action: 'inform', paymentIntentId: e.paymentIntentId };
+  if (e.type === 'checkout.session.completed' && e.paymentStatus !== 'paid') {
+    // Delayed payment methods complete the session unpaid; checkout.session.async_payment_succeeded follows.
+    return { action: 'ignore', why: `checkout session completed with payment_status ${e.paymentStatus ?? 'missing'}` };
+  }
+  return { action: 'payment', paymentIntentId: e.paymentIntentId, startIfMissing: true };
+}

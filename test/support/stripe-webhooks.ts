@@ -1,0 +1,175 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import Stripe from 'stripe';
+import { webhookRoutes } from '../../src/api/routes/webhook-routes.js';
+import { findInboxEvent, type InboxRow, type InboxStatus } from '../../src/db/webhook-inbox.js';
+import type { Pool } from '../../src/db/pool.js';
+import { createLogger } from '../../src/logger.js';
+import type { Metrics } from '../../src/metrics.js';
+import type { StripeClient } from '../../src/stripe/stripe-client.js';
+import { startInboxRelay, type InboxRelay, type InboxRelayOptions } from '../../src/webhooks/inbox-relay.js';
+import { eventually } from './eventually.js';
+import { startFakeStripe, type EventObject, type FakeStripe } from './fake-stripe/index.js';
+import { newId, unixSeconds } from './fake-stripe/ids.js';
+import { callApi, startTestApi, TEST_WEBHOOK_SECRET, type JsonResponse, type TestApi } from './test-api.js';
+import { startTestWorkers, stripeClientFor, type RunningWorkers, type TestContext } from './test-context.js';
+import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
+
+/**
+ * Stripe webhooks for tests: deliveries signed by the real `stripe` SDK, events shaped like Stripe's own, and the
+ * real API with the webhook route and inbox relay mounted.
+ */
+
+export interface SignOptions {
+  secret?: string;
+  /** Seconds since the epoch; default now. An old one is a replayed delivery. */
+  timestamp?: number;
+}
+
+/** The `Stripe-Signature` header Stripe would send for this exact body. */
+export const signPayload = (payload: string, opts: SignOptions = {}): string =>
+  Stripe.webhooks.generateTestHeaderString({
+    payload,
+    secret: opts.secret ?? TEST_WEBHOOK_SECRET,
+    ...(opts.timestamp !== undefined ? { timestamp: opts.timestamp } : {}),
+  });
+
+export interface DeliveryOptions extends SignOptions {
+  /** Replaces the computed signature header (undefined value: no header at all). */
+  signature?: string | null;
+  contentType?: string;
+}
+
+/** POSTs a Stripe delivery to the API: the event (or a raw body) signed like Stripe signs it. */
+export function deliver(apiUrl: string, event: object | string, opts: DeliveryOptions = {}): Promise<JsonResponse> {
+  const payload = typeof event === 'string' ? event : JSON.stringify(event, null, 2);
+  const signature = opts.signature === undefined ? signPayload(payload, opts) : opts.signature;
+  return callApi(apiUrl, 'POST', '/webhooks/stripe', {
+    rawBody: payload,
+    headers: {
+      ...(signature !== null ? { 'stripe-signature': signature } : {}),
+      ...(opts.contentType ? { 'content-type': opts.contentType } : {}),
+    },
+  });
+}
+
+/** `payment_intent.*` with the PaymentIntent as Stripe holds it now. */
+export function paymentIntentEvent(fake: FakeStripe, type: `payment_intent.${string}`, paymentIntentId: string): EventObject {
+  const pi = fake.getPaymentIntent(paymentIntentId);
+  if (!pi) throw new Error(`the fake has no ${paymentIntentId}`);
+  return fake.buildEvent(type, pi);
+}
+
+/** A Checkout Session in `payment` mode for a PaymentIntent, as Stripe's `checkout.session` object. */
+export function checkoutSessionEvent(
+  fake: FakeStripe,
+  type: `checkout.session.${string}`,
+  paymentIntentId: string | null,
+  paymentStatus: 'paid' | 'unpaid' | 'no_payment_required',
+): EventObject {
+  const pi = paymentIntentId ? fake.getPaymentIntent(paymentIntentId) : undefined;
+  const id = `cs_test_${newId('pi').slice(3)}`;
+  return fake.buildEvent(type, {
+    id,
+    object: 'checkout.session',
+    amount_subtotal: pi?.amount ?? 0,
+    amount_total: pi?.amount ?? 0,
+    client_reference_id: null,
+    created: unixSeconds(),
+    currency: pi?.currency ?? 'usd',
+    customer: pi?.customer ?? null,
+    expires_at: unixSeconds() + 86_400,
+    livemode: false,
+    metadata: {},
+    mode: 'payment',
+    payment_intent: paymentIntentId,
+    payment_method_types: ['card'],
+    payment_status: paymentStatus,
+    status: 'complete',
+    success_url: 'https://example.com/success',
+    url: null,
+  });
+}
+
+/** `charge.refunded` with the PaymentIntent's charge as Stripe returns it (amount_refunded, refunded). */
+export async function chargeRefundedEvent(fake: FakeStripe, stripe: StripeClient, paymentIntentId: string): Promise<EventObject> {
+  const chargeId = fake.getPaymentIntent(paymentIntentId)?.latest_charge;
+  if (!chargeId) throw new Error(`${paymentIntentId} has no charge`);
+  const { lastResponse: _response, ...charge } = await stripe.charges.retrieve(chargeId);
+  return fake.buildEvent('charge.refunded', charge);
+}
+
+/** The real API with POST /webhooks/stripe mounted (as src/api/start-api.ts mounts it); see startTestRelay. */
+export function startWebhookApi(ctx: TestContext, opts: { stripe: StripeClient; metrics?: Metrics; confirmWaitMs?: number }): Promise<TestApi> {
+  return startTestApi(ctx, {
+    stripe: opts.stripe,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.confirmWaitMs !== undefined ? { confirmWaitMs: opts.confirmWaitMs } : {}),
+    extraRoutes: (deps) => [webhookRoutes(deps)],
+  });
+}
+
+/** An inbox relay for the API's schema and task queue, woken by its webhook route (as in src/api/start-api.ts). */
+export function startTestRelay(ctx: TestContext, api: TestApi, overrides: Partial<InboxRelayOptions> = {}): InboxRelay {
+  const relay = startInboxRelay({
+    pool: ctx.pool,
+    events: api.deps.payments,
+    logger: createLogger({ level: 'silent' }),
+    metrics: api.deps.metrics,
+    pollIntervalMs: 500,
+    backoff: { initialMs: 100, maxMs: 1_000 },
+    ...overrides,
+  });
+  api.deps.onInboxRow = relay.wake;
+  return relay;
+}
+
+/** Everything a webhook test drives: fake Stripe, real workers, the real API with the webhook route, a relay. */
+export interface WebhookStack {
+  fake: FakeStripe;
+  workers: RunningWorkers;
+  api: TestApi;
+  /** Replaceable: a test may stop it (a crashed relay) and start another. */
+  relay: InboxRelay;
+  close(): Promise<void>;
+}
+
+export async function startWebhookStack(
+  ctx: TestContext,
+  opts: { tuning?: PaymentWorkflowTuning; relay?: Partial<InboxRelayOptions> } = {},
+): Promise<WebhookStack> {
+  const fake = await startFakeStripe();
+  const workers = await startTestWorkers(ctx, { stripe: stripeClientFor(fake.url), ...(opts.tuning ? { tuning: opts.tuning } : {}) });
+  const api = await startWebhookApi(ctx, { stripe: stripeClientFor(fake.url) });
+  const stack: WebhookStack = {
+    fake,
+    workers,
+    api,
+    relay: startTestRelay(ctx, api, opts.relay),
+    async close() {
+      await stack.relay.stop();
+      await api.close();
+      await workers.stop();
+      await fake.close();
+    },
+  };
+  return stack;
+}
+
+/** Waits until the event's inbox row reaches `status` (the event workflow wrote its outcome). */
+export const inboxRowReaches = (pool: Pool, eventId: string, status: InboxStatus, timeoutMs = 30_000): Promise<InboxRow | null> =>
+  eventually(() => findInboxEvent(pool, eventId), (row) => row?.status === status, { timeoutMs, description: `${eventId} ${status}` });
+
+export async function workflowExists(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+export async function inboxCount(pool: Pool, where = 'true', params: unknown[] = []): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM stripe_webhook_events WHERE ${where}`, params);
+  return rows[0]!.n;
+}
