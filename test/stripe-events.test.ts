@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   INFORM_TYPES,
   PAYMENT_START_TYPES,
+  REFUND_TYPES,
   routeStripeEvent,
   summariseStripeEvent,
   type StripeEventSummary,
