@@ -1,11 +1,14 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Prometheus metrics (prom-client). One registry per process; API, worker and the dev stack share
- * the same names so dashboards work whichever way the processes are split.
+ * the same names so dashboards work whichever way the processes are split. The API serves them at
+ * `GET /metrics`, the worker at WORKER_METRICS_PORT (src/worker/worker-metrics-server.ts), next to the
+ * Temporal runtime's own `temporal_*` worker metrics. Node's process metrics come as `payconfirm_process_*`
+ * and `payconfirm_nodejs_*`.
  */
 export function createMetrics(registry = new Registry()) {
-  collectDefaultMetrics({ register: registry, prefix: 'payconfirm_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'payconfirm_' });
   const m = {
     registry,
     webhookDeliveries: new Counter({
@@ -34,8 +37,13 @@ export function createMetrics(registry = new Registry()) {
     }),
     stripeCalls: new Counter({
       name: 'payconfirm_stripe_calls_total',
-      help: 'Stripe API calls by endpoint and HTTP status (or "network")',
+      help: 'Stripe API requests (each HTTP attempt) by endpoint, e.g. "POST /v1/customers/:id/balance_transactions", and HTTP status, or "network" when no answer came',
       labelNames: ['endpoint', 'status'] as const,
+      registers: [registry],
+    }),
+    stripeQueueActivitiesPerSecond: new Gauge({
+      name: 'payconfirm_stripe_queue_activities_per_second',
+      help: 'Activity rate limit this worker asks Temporal to hold on the Stripe task queue, derived from STRIPE_RATE_LIMIT_PER_SECOND',
       registers: [registry],
     }),
     workflowStartSeconds: new Histogram({

@@ -4,6 +4,7 @@ import { createMetrics } from '../metrics.js';
 import { openBackends } from '../runtime/backends.js';
 import { runMain } from '../runtime/startup-error.js';
 import { shutdownSignal } from '../runtime/shutdown-signal.js';
+import { observeStripeCalls } from '../stripe/stripe-client.js';
 import { startApi } from './start-api.js';
 
 /** The HTTP API process: `node dist/src/api/main.js` (or `npm run api`). Stateless; run as many as you like. */
@@ -11,7 +12,9 @@ runMain('api', async () => {
   const config = requireBackends(loadConfig());
   const logger = createLogger({ level: config.logLevel, name: 'payconfirm-api' });
   const backends = await openBackends(config, 'payconfirm-api');
-  const api = await startApi({ backends, config, logger, metrics: createMetrics() });
+  const metrics = createMetrics();
+  observeStripeCalls(backends.stripe, metrics);
+  const api = await startApi({ backends, config, logger, metrics });
   logger.info({ url: api.url }, 'api listening');
   const stop = shutdownSignal((signal) => logger.info({ signal }, 'shutting down: draining requests'));
   await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));

@@ -3,7 +3,7 @@ import type { ApiDeps } from '../../src/api/api-deps.js';
 import { createApp } from '../../src/api/app.js';
 import { listen } from '../../src/api/http-server.js';
 import type { RateLimit } from '../../src/api/rate-limit.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import type { StripeClient } from '../../src/stripe/stripe-client.js';
 import { TEST_TUNING, type TestContext } from './test-context.js';
@@ -19,14 +19,23 @@ export const TEST_WEBHOOK_SECRET = 'whsec_test_payconfirm_0123456789abcdef';
 /** payconfirm's real HTTP API, in this process, on a free port, wired to the run's real servers. */
 export async function startTestApi(
   ctx: TestContext,
-  opts: { stripe: StripeClient; metrics?: Metrics; confirmWaitMs?: number; confirmRateLimit?: RateLimit; extraRoutes?: (deps: ApiDeps) => Router[]; logLevel?: string },
+  opts: {
+    stripe: StripeClient;
+    metrics?: Metrics;
+    confirmWaitMs?: number;
+    confirmRateLimit?: RateLimit;
+    extraRoutes?: (deps: ApiDeps) => Router[];
+    logLevel?: string;
+    /** Overrides logLevel: e.g. a logger writing to a stream the test reads. */
+    logger?: Logger;
+  },
 ): Promise<TestApi> {
   const deps: ApiDeps = {
     pool: ctx.pool,
     stripe: opts.stripe,
     temporal: { connection: ctx.connection, client: ctx.client, namespace: 'default', taskQueue: ctx.taskQueue },
     payments: { client: ctx.client, taskQueue: ctx.taskQueue, tuning: TEST_TUNING },
-    logger: createLogger({ level: opts.logLevel ?? 'silent' }),
+    logger: opts.logger ?? createLogger({ level: opts.logLevel ?? 'silent' }),
     metrics: opts.metrics ?? createMetrics(),
     settings: { confirmWaitMs: opts.confirmWaitMs ?? 15_000, confirmRateLimit: opts.confirmRateLimit ?? { perMinute: 0 }, webhookSecrets: [TEST_WEBHOOK_SECRET], webhookMaxBodyBytes: 256 * 1024 },
   };

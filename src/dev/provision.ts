@@ -1,0 +1,23 @@
+import { ensureTool, STRIPE_MOCK, TEMPORAL_CLI } from './go-tools.js';
+
+/**
+ * Installs what the project needs beyond node_modules, once (cached in .tools/): the Temporal CLI and
+ * stripe-mock built from their pinned Go modules — unless TEMPORAL_CLI_PATH / STRIPE_MOCK_PATH or the
+ * tools on PATH already provide them. `--for-tests` also makes sure a Chromium for the browser test exists.
+ * Runs as `npm test`'s pretest step, so a fresh clone needs nothing else.
+ */
+const say = (line: string) => process.stderr.write(`[provision] ${line}\n`);
+
+const forTests = process.argv.includes('--for-tests');
+try {
+  const [temporal, stripeMock] = await Promise.all([ensureTool(TEMPORAL_CLI, say), ensureTool(STRIPE_MOCK, say)]);
+  say(`temporal: ${temporal}`);
+  say(`stripe-mock: ${stripeMock}`);
+  if (forTests) {
+    const { ensureChromium } = await import('./chromium.js');
+    say(`chromium: ${await ensureChromium(say)}`);
+  }
+} catch (err) {
+  say(String((err as Error).message ?? err));
+  process.exit(1);
+}

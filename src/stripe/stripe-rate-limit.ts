@@ -1,0 +1,48 @@
+/**
+ * How STRIPE_RATE_LIMIT_PER_SECOND (Stripe *requests* per second, all workers together) becomes the Stripe
+ * task queue's activity rate limit (`maxTaskQueueActivitiesPerSecond`, which the Temporal matching service
+ * holds for the whole queue, however many workers poll it).
+ *
+ * The goal: Stripe never sees more than the limit in ANY 1-second window. Three things stand between the
+ * two rates:
+ *  1. Requests per activity: at most MAX_STRIPE_REQUESTS_PER_ACTIVITY on the normal paths
+ *     (creditCustomerBalance lists, then creates; the other Stripe activities make one request).
+ *  2. Temporal's burst: matching dispatches through a token bucket holding one second of rate
+ *     (capacity ceil(rate) per partition). After a quiet spell a 1-second window sees the full bucket plus
+ *     one second of refill: up to ceil(A) + ceil(A) − 1 activity starts at rate A.
+ *  3. Delivery jitter: a task reaches Stripe some milliseconds after matching hands it out, and not always
+ *     in order, so the window is widened by DISPATCH_JITTER_SECONDS: ceil(A) + ceil(A × (1 + jitter)) − 1.
+ * The rate chosen is the largest A whose worst-case starts per window, times requests per activity, stay
+ * within the limit. It assumes one partition for the Stripe queue (the dev server runs one; on a cluster set
+ * `matching.numTaskqueueReadPartitions`/`WritePartitions` to 1 for that queue — each partition has its own
+ * bucket, so N partitions allow N rounded-up bursts).
+ *
+ * Not covered, by construction: requests of rare paths (pagination past 100 balance transactions of one
+ * customer, a new Idempotency-Key generation after a replayed 5xx), and second requests bunched up by a
+ * Stripe slowdown. Stripe answers any excess with 429, which the activities retry after Retry-After
+ * (src/stripe/stripe-failures.ts).
+ */
+export const MAX_STRIPE_REQUESTS_PER_ACTIVITY = 2;
+export const DISPATCH_JITTER_SECONDS = 0.2;
+
+const EPSILON = 1e-9;
+const ceil = (x: number) => Math.ceil(x - EPSILON);
+
+/** Worst-case activity starts in one (jitter-widened) 1-second window at queue rate `rate`, one partition. */
+export function worstCaseStartsPerWindow(rate: number): number {
+  return ceil(rate) + ceil(rate * (1 + DISPATCH_JITTER_SECONDS)) - 1;
+}
+
+export function stripeActivitiesPerSecond(stripeRequestsPerSecond: number): number {
+  if (!(stripeRequestsPerSecond > 0)) throw new RangeError('the Stripe request rate limit must be positive');
+  const startsAllowed = Math.floor(stripeRequestsPerSecond / MAX_STRIPE_REQUESTS_PER_ACTIVITY);
+  // worstCaseStartsPerWindow only steps up just past n or n / (1 + jitter): the best rate is one of those.
+  let best = 0;
+  for (let n = 1; n <= startsAllowed; n++) {
+    for (const rate of [n, n / (1 + DISPATCH_JITTER_SECONDS)]) {
+      if (rate > best && worstCaseStartsPerWindow(rate) <= startsAllowed) best = rate;
+    }
+  }
+  // A limit below one activity's requests cannot be held per window; keep the long-run rate within it.
+  return best > 0 ? best : stripeRequestsPerSecond / (2 * MAX_STRIPE_REQUESTS_PER_ACTIVITY);
+}
