@@ -7,26 +7,30 @@ const ACTION_HELP: Record<OperatorActionName, string> = {
   reject: '- `reject` `{"reason": "…"}` — end without crediting',
 };
 
-/** The "current details" the Temporal UI shows for a payment: where it is, why it waits, what an operator can do. */
+/**
+ * The "current details" the Temporal UI shows for a payment: where it is, why it waits, what an operator can
+ * do. The reason comes first (the UI's panel has a fixed height) and every line is its own paragraph or list
+ * item (the UI's markdown joins single newlines).
+ */
 export function describePaymentState(s: PaymentState): string {
-  const lines = [
-    `**Stage:** ${s.stage}`,
-    `**PaymentIntent:** ${s.paymentIntentId}`,
-    `**Customer:** ${s.customerId ?? '—'} · **Account:** ${s.accountId ?? '—'}`,
-    `**Amount:** ${s.amountMinor ?? '—'} ${s.currency ?? ''}`.trimEnd(),
-    `**Ledger entry:** ${s.ledgerEntryId ?? '—'}`,
+  const facts = [
+    `- **PaymentIntent:** ${s.paymentIntentId}`,
+    `- **Customer:** ${s.customerId ?? '—'} · **Account:** ${s.accountId ?? '—'}`,
+    `- **Amount:** ${s.amountMinor ?? '—'} ${s.currency ?? ''}`.trimEnd(),
+    `- **Ledger entry:** ${s.ledgerEntryId ?? '—'}`,
   ];
+  const blocks = [`**Stage:** ${s.stage}`];
   if (s.attention) {
-    lines.push(
-      '',
+    blocks.push(
       `**Needs attention:** ${s.attention.reason} (at ${s.attention.failedStage}, since ${s.attention.since})`,
       `> ${s.attention.detail}`,
-      '',
       OPERATOR_HINTS[s.attention.reason],
-      '',
-      'Operator actions (Temporal UI → Send an Update, `temporal workflow update execute`, or `payconfirm payments …`):',
-      ...availableActions(s).map((action) => ACTION_HELP[action]),
+      [
+        'Operator actions (Temporal UI → Send an Update, `temporal workflow update execute`, or `payconfirm payments …`):',
+        availableActions(s).map((action) => ACTION_HELP[action]).join('\n'),
+      ].join('\n\n'),
     );
   }
-  return lines.join('\n');
+  blocks.push(facts.join('\n'));
+  return blocks.join('\n\n');
 }
