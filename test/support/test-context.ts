@@ -70,7 +70,8 @@ export async function startTestWorkers(
   ctx: TestContext,
   opts: { stripe: StripeClient; tuning?: PaymentWorkflowTuning; stripeRateLimitPerSecond?: number; metrics?: Metrics },
 ): Promise<RunningWorkers> {
-  installWorkerRuntime({ logger: createLogger({ level: 'warn', name: 'test-worker' }) });
+  // Tests inject failures on purpose: the SDK's per-attempt warnings would drown the report.
+  installWorkerRuntime({ logger: createLogger({ level: 'error', name: 'test-worker' }), level: 'ERROR' });
   const connection = await connectWorker({ address: ctx.temporalAddress, namespace: 'default' });
   const metrics = opts.metrics ?? createMetrics();
   const workers = await createWorkers({
