@@ -114,7 +114,7 @@ describe('needs_attention: each reason waits in plain sight, and operators settl
       expect(state.attention?.failedStage).toBe(failedStage);
     }
     expect(await outcomeOf(ctx, pis.healthy)).toMatchObject({ status: 'credited' });
-    expect((await queryPaymentState(ctx.client, pis.processing)).stage).toBe('awaiting_payment');
+    await eventually(() => queryPaymentState(ctx.client, pis.processing), (s) => s.stage === 'awaiting_payment', { description: 'processing payment waits' });
 
     // Visibility is eventually consistent: wait until the search attribute reached it for all of them.
     const stuck = await eventually(
@@ -257,7 +257,12 @@ describe('needs_attention: each reason waits in plain sight, and operators settl
     await sendOperatorUpdate(ctx.client, pi, { kind: 'retry' });
     await waitForAttention(ctx, pi, 'stripe_request_rejected', { notSince: before.attention!.since });
     expect(await ledgerCreditsOf(pi)).toHaveLength(1);
-    expect((await listStuckPayments(ctx.client, { taskQueue: ctx.taskQueue })).map((s) => s.paymentIntentId)).toContain(pi);
+    // Visibility is eventually consistent (the stage went crediting_stripe → needs_attention again).
+    await eventually(
+      () => listStuckPayments(ctx.client, { taskQueue: ctx.taskQueue }),
+      (list) => list.some((s) => s.paymentIntentId === pi),
+      { description: 'still listed as stuck' },
+    );
   });
 
   it('refuses operator updates for payments that do not wait for one', async () => {
@@ -297,7 +302,11 @@ describe('stripe_credentials_rejected: Stripe refuses the worker key', () => {
     expect(state.attention!.detail).not.toContain('sk_test_revokedkey123');
     // Typed, non-retryable: one attempt, not a retry budget spent against a refusing Stripe.
     expect(fake.requestsTo('GET', `/v1/payment_intents/${pi}`)).toHaveLength(1);
-    const stuck = await listStuckPayments(credCtx.client, { taskQueue: credCtx.taskQueue });
+    const stuck = await eventually(
+      () => listStuckPayments(credCtx.client, { taskQueue: credCtx.taskQueue }),
+      (list) => list.length > 0,
+      { description: 'visibility lists the stuck payment' },
+    );
     expect(stuck.map((s) => [s.paymentIntentId, s.reason])).toEqual([[pi, 'stripe_credentials_rejected']]);
 
     // The fix: the workers restart with the right STRIPE_SECRET_KEY.

