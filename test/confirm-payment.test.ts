@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../src/db/ledger-verify.js';
 import { queryPaymentState, sendOperatorUpdate } from '../src/temporal/payment-operations.js';
-import { startFakeStripe, type FakeStripe } from './support/fake-stripe/index.js';
+import { type FakeStripe } from './support/fake-stripe/index.js';
 import { eventually } from './support/eventually.js';
 import { moneyFor, newCustomer, newPaymentIntent } from './support/payment-fixtures.js';
 import { callApi, startTestApi, type TestApi } from './support/test-api.js';
-import { createTestContext, startTestWorkers, stripeClientFor, type RunningWorkers, type TestContext } from './support/test-context.js';
+import { startPaymentStack, type PaymentStack } from './support/payment-stack.js';
+import { stripeClientFor, type RunningWorkers, type TestContext } from './support/test-context.js';
 
+let stack: PaymentStack;
 let ctx: TestContext;
 let fake: FakeStripe;
 let workers: RunningWorkers;
@@ -15,10 +17,8 @@ let api: TestApi;
 let quickApi: TestApi;
 
 beforeAll(async () => {
-  ctx = await createTestContext('confirm');
-  fake = await startFakeStripe();
-  workers = await startTestWorkers(ctx, { stripe: stripeClientFor(fake.url) });
-  api = await startTestApi(ctx, { stripe: stripeClientFor(fake.url), confirmWaitMs: 30_000 });
+  stack = await startPaymentStack('confirm', { confirmWaitMs: 30_000 });
+  ({ ctx, fake, workers, api } = stack);
   quickApi = await startTestApi(ctx, { stripe: stripeClientFor(fake.url), confirmWaitMs: 1_500 });
 });
 afterAll(async () => {

@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot as findProjectRoot } from '../src/dev/project-paths.js';
-import { startFakeStripe, type FakeStripe } from './support/fake-stripe/index.js';
+import { type FakeStripe } from './support/fake-stripe/index.js';
 import { moneyFor, newCustomer, newPaymentIntent } from './support/payment-fixtures.js';
-import { startTestApi, type TestApi } from './support/test-api.js';
-import { createTestContext, startTestWorkers, stripeClientFor, type RunningWorkers, type TestContext } from './support/test-context.js';
+import { type TestApi } from './support/test-api.js';
+import { startPaymentStack, type PaymentStack } from './support/payment-stack.js';
+import { type TestContext } from './support/test-context.js';
 
 /**
  * The README's example, run as users run it: `tsx examples/confirm-payment.ts pi_…` in its own process,
@@ -22,9 +23,9 @@ const example = join(projectRoot, 'examples/confirm-payment.ts');
 
 let tempDir: string;
 let tsconfigPath: string;
+let stack: PaymentStack;
 let ctx: TestContext;
 let fake: FakeStripe;
-let workers: RunningWorkers;
 let api: TestApi;
 
 beforeAll(async () => {
@@ -43,16 +44,11 @@ beforeAll(async () => {
       include: [],
     }),
   );
-  ctx = await createTestContext('examples');
-  fake = await startFakeStripe();
-  workers = await startTestWorkers(ctx, { stripe: stripeClientFor(fake.url) });
-  api = await startTestApi(ctx, { stripe: stripeClientFor(fake.url), confirmWaitMs: 10_000 });
+  stack = await startPaymentStack('examples', { confirmWaitMs: 10_000 });
+  ({ ctx, fake, api } = stack);
 });
 afterAll(async () => {
-  await api?.close();
-  await workers?.stop();
-  await fake?.close();
-  await ctx?.close();
+  await stack?.close();
   if (tempDir) rmSync(tempDir, { recursive: true, force: true });
 });
 

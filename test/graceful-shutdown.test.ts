@@ -9,10 +9,9 @@ import { startOrAttachPayment } from '../src/temporal/payment-workflow-client.js
 import { startFakeStripe, type FakeStripe } from './support/fake-stripe/index.js';
 import { eventually } from './support/eventually.js';
 import { newCustomer, newPaymentIntent } from './support/payment-fixtures.js';
-import { cleanEnv } from './support/run-process.js';
-import { callApi, TEST_WEBHOOK_SECRET } from './support/test-api.js';
+import { callApi } from './support/test-api.js';
 import { createTestContext, startTestWorkers, stripeClientFor, TEST_TUNING, type RunningWorkers, type TestContext } from './support/test-context.js';
-import { startWorkerProcess } from './support/worker-process.js';
+import { serviceEnv, startWorkerProcess } from './support/worker-process.js';
 
 const { EventType } = temporal.api.enums.v1;
 
@@ -39,13 +38,7 @@ function spawnApi(port: number) {
   const child = spawn(process.execPath, ['--import', 'tsx', join('src', 'api', 'main.ts')], {
     cwd: projectRoot(),
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: cleanEnv({
-      DATABASE_URL: ctx.databaseUrl,
-      DATABASE_SCHEMA: ctx.schema,
-      TEMPORAL_ADDRESS: ctx.temporalAddress,
-      TEMPORAL_TASK_QUEUE: ctx.taskQueue,
-      STRIPE_SECRET_KEY: 'sk_test_fake',
-      STRIPE_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    env: serviceEnv(ctx, {
       STRIPE_API_BASE: fake.url,
       PORT: String(port),
       CONFIRM_WAIT_MS: '15000',

@@ -2,34 +2,30 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../src/db/ledger-verify.js';
 import { startOrAttachPayment } from '../src/temporal/payment-workflow-client.js';
-import { startFakeStripe, waitUntil, type FakeStripe, type FaultHandle } from './support/fake-stripe/index.js';
+import { waitUntil, type FakeStripe, type FaultHandle } from './support/fake-stripe/index.js';
 import { eventually } from './support/eventually.js';
 import { moneyFor, newCustomer, newPaymentIntent, type Customer } from './support/payment-fixtures.js';
 import { balanceTransactionsPath, ledgerCreditIds, paymentIntentPath, paymentStarter } from './support/payment-probes.js';
-import { callApi, startTestApi, type TestApi } from './support/test-api.js';
-import { createTestContext, startTestWorkers, stripeClientFor, type RunningWorkers, type TestContext } from './support/test-context.js';
+import { callApi, type TestApi } from './support/test-api.js';
+import { startPaymentStack, type PaymentStack } from './support/payment-stack.js';
+import { stripeClientFor, type TestContext } from './support/test-context.js';
 
 /**
  * Invariants 2 and 3 when the workflow's history is gone (past Temporal's retention, or deleted) and Stripe's
  * 24-hour idempotency window has passed: a new run starts from nothing, and only the ledger's unique key and
  * the Stripe lookup stand between it and a second credit.
  */
+let stack: PaymentStack;
 let ctx: TestContext;
 let fake: FakeStripe;
-let workers: RunningWorkers;
 let api: TestApi;
 
 beforeAll(async () => {
-  ctx = await createTestContext('history-loss');
-  fake = await startFakeStripe();
-  workers = await startTestWorkers(ctx, { stripe: stripeClientFor(fake.url) });
-  api = await startTestApi(ctx, { stripe: stripeClientFor(fake.url), confirmWaitMs: 15_000 });
+  stack = await startPaymentStack('history-loss', { confirmWaitMs: 15_000 });
+  ({ ctx, fake, api } = stack);
 });
 afterAll(async () => {
-  await api?.close();
-  await workers?.stop();
-  await fake?.close();
-  await ctx?.close();
+  await stack?.close();
 });
 
 const confirm = (c: Customer, pi: string) => callApi(api.url, 'POST', '/billing/confirm_payment', { apiKey: c.apiKey, body: { payment_intent_id: pi } });
