@@ -6,33 +6,29 @@ import { inTransaction, quoteIdent } from '../src/db/pool.js';
 import { freePort } from '../src/dev/free-port.js';
 import { queryPaymentState } from '../src/temporal/payment-operations.js';
 import { eventually } from './support/eventually.js';
-import { startFakeStripe, type FakeStripe } from './support/fake-stripe/index.js';
+import { type FakeStripe } from './support/fake-stripe/index.js';
 import { outcomeOf, startPayment, terminateRunning, waitForAttention } from './support/operator-fixtures.js';
 import { moneyFor, newCustomer, newPaymentIntent } from './support/payment-fixtures.js';
-import { callApi, startTestApi, type TestApi } from './support/test-api.js';
-import { createTestContext, startTestWorkers, stripeClientFor, uniqueSuffix, type RunningWorkers, type TestContext } from './support/test-context.js';
+import { callApi, type TestApi } from './support/test-api.js';
+import { startPaymentStack, type PaymentStack } from './support/payment-stack.js';
+import { uniqueSuffix, type TestContext } from './support/test-context.js';
 
 const BIN = fileURLToPath(new URL('../bin/payconfirm.mjs', import.meta.url));
 
+let stack: PaymentStack;
 let ctx: TestContext;
 let fake: FakeStripe;
-let workers: RunningWorkers;
 let api: TestApi;
 const extraSchemas: string[] = [];
 
 beforeAll(async () => {
-  ctx = await createTestContext('cli');
-  fake = await startFakeStripe();
-  workers = await startTestWorkers(ctx, { stripe: stripeClientFor(fake.url) });
-  api = await startTestApi(ctx, { stripe: stripeClientFor(fake.url), confirmWaitMs: 4_000 });
+  stack = await startPaymentStack('cli', { confirmWaitMs: 4_000 });
+  ({ ctx, fake, api } = stack);
 });
 afterAll(async () => {
   if (ctx) await terminateRunning(ctx);
   for (const schema of extraSchemas) await ctx.pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => {});
-  await api?.close();
-  await workers?.stop();
-  await fake?.close();
-  await ctx?.close();
+  await stack?.close();
 });
 
 interface CliRun {
