@@ -70,7 +70,7 @@ export async function ensureTool(tool: GoTool, log: (line: string) => void = () 
   const go = findOnPath('go') ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
   if (!go) {
     throw new ToolUnavailableError(
-      `${tool.binaryName} not found. Install it (or set ${tool.envVar} to its path), or install Go ≥ 1.22 so payconfirm can build ${tool.modulePath}@${tool.version}.`,
+      `${tool.binaryName} not found. Install it (or set ${tool.envVar} to its path), or install Go ≥ 1.25 so payconfirm can build ${tool.modulePath}@${tool.version}.`,
     );
   }
   log(`building ${tool.modulePath}@${tool.version} with ${go} (first run only; cached in .tools/)…`);
