@@ -47,19 +47,32 @@ function startStack(ports: Ports): { child: ChildProcess; output: () => string }
   return { child, output: () => output };
 }
 
-async function ctrlC(child: ChildProcess): Promise<number | null> {
+async function ctrlC(child: ChildProcess, output: () => string): Promise<number | null> {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   process.kill(-child.pid!, 'SIGINT');
-  return exited;
+  let timer: NodeJS.Timeout | undefined;
+  const tooLong = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the stack did not stop within 60 s of SIGINT:\n${output()}`)), 60_000);
+  });
+  try {
+    return await Promise.race([exited, tooLong]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
+
+const untilReady = (port: number, output: () => string) =>
+  eventually(() => readyz(port), (r) => r.status === 200, { timeoutMs: 90_000, description: 'stack ready' }).catch((err: Error) => {
+    throw new Error(`${err.message}\n${output()}`);
+  });
 
 const readyz = (port: number) => fetch(`http://127.0.0.1:${port}/readyz`).then(async (r) => ({ status: r.status, body: await r.json() }));
 
 describe('npm start (the dev stack)', () => {
-  it('comes up on embedded defaults, stops cleanly on Ctrl-C, and keeps its data across restarts', async () => {
+  it('comes up on embedded defaults, stops cleanly on Ctrl-C, and keeps its data across restarts', { timeout: 300_000 }, async () => {
     const ports: Ports = { api: await freePort(), temporal: await freePort(), ui: await freePort(), postgres: await freePort(), stripeMock: await freePort() };
     const first = startStack(ports);
-    const ready = await eventually(() => readyz(ports.api), (r) => r.status === 200, { timeoutMs: 120_000, description: `stack ready\n${first.output()}` });
+    const ready = await untilReady(ports.api, first.output);
     expect(ready.body).toEqual({ status: 'ready', checks: { postgres: 'ok', temporal: 'ok' } });
     expect(first.output()).toContain(`Temporal UI  http://127.0.0.1:${ports.ui}/namespaces/default/workflows`);
 
@@ -74,17 +87,17 @@ describe('npm start (the dev stack)', () => {
     await db.query("INSERT INTO accounts (stripe_customer_id, name) VALUES ('cus_keepme', 'kept across restarts')");
     await db.end();
 
-    expect(await ctrlC(first.child)).toBe(0);
+    expect(await ctrlC(first.child, first.output)).toBe(0);
     expect(first.output()).toContain('[payconfirm] stopped');
     for (const port of Object.values(ports)) expect(await portInUse(port), `port ${port} still open`).toBe(false);
 
     const second = startStack(ports);
-    await eventually(() => readyz(ports.api), (r) => r.status === 200, { timeoutMs: 120_000, description: `stack ready again\n${second.output()}` });
+    await untilReady(ports.api, second.output);
     const again = new pg.Client(url);
     await again.connect();
     const { rows } = await again.query("SELECT name FROM accounts WHERE stripe_customer_id = 'cus_keepme'");
     await again.end();
     expect(rows).toEqual([{ name: 'kept across restarts' }]);
-    expect(await ctrlC(second.child)).toBe(0);
+    expect(await ctrlC(second.child, second.output)).toBe(0);
   });
 });

@@ -1,6 +1,8 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
+import { waitFor } from './managed-process.js';
+import { portInUse } from './port-check.js';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -50,7 +52,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`,
     stop: async () => {
       process.removeListener('exit', stopOnExit);
-      await server.stop();
+      // A terminal's Ctrl-C reaches Postgres directly too (the package spawns it in our process group); if it
+      // has exited already, the package's stop() waits forever for an 'exit' event that was emitted before.
+      await Promise.race([server.stop(), waitFor('embedded Postgres to stop', async () => !(await portInUse(opts.port)), 30_000)]);
     },
   };
 }
