@@ -15,7 +15,12 @@ import { cleanEnv, PROJECT_ROOT } from './support/run-process.js';
  * group, as a terminal sends it) stops it all; starting again keeps the data.
  */
 const dataDir = mkdtempSync(join(tmpdir(), 'payconfirm-stack-'));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const started: ChildProcess[] = [];
+afterAll(() => {
+  // A failed run must not leave a stack behind: SIGTERM stops it in order, servers included.
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 interface Ports {
   api: number;
@@ -41,6 +46,7 @@ function startStack(ports: Ports): { child: ChildProcess; output: () => string }
       LOG_LEVEL: 'warn',
     }),
   });
+  started.push(child);
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
