@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { pollUntil } from './poll-until.js';
 
 /** A child process we started and must stop: SIGTERM, then SIGKILL after a grace period. */
 export interface ManagedProcess {
@@ -45,15 +46,5 @@ export function startManagedProcess(command: string, args: string[], opts: { log
 
 /** Polls `probe` until it resolves true, or throws after `timeoutMs` (with the last error). */
 export async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 200): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await probe()) return;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+  await pollUntil(what, probe, (ok) => ok, { timeoutMs, intervalMs });
 }

@@ -1,27 +1,13 @@
+import { pollUntil } from '../../src/dev/poll-until.js';
+
 /**
  * Polls an async probe until `accept` holds for its value (no fixed sleeps: it returns as soon as the
- * condition is met), or fails with the last value seen after `timeoutMs`.
+ * condition is met), or fails with the last value seen after `timeoutMs` (default 30 s).
  */
-export async function eventually<T>(
+export function eventually<T>(
   probe: () => Promise<T>,
   accept: (value: T) => boolean,
   opts: { timeoutMs?: number; intervalMs?: number; description?: string } = {},
 ): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  let last: T | undefined;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      last = await probe();
-      if (accept(last)) return last;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${opts.description ?? 'condition'} not met within ${opts.timeoutMs ?? 30_000} ms; last value: ${JSON.stringify(last)}${lastError ? `; last error: ${String(lastError)}` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
-  }
+  return pollUntil(opts.description ?? 'condition', probe, accept, opts);
 }

@@ -1,9 +1,8 @@
 /**
- * Condition wait for tests: resolves once `condition()` is true, polling
- * every `intervalMs`; rejects after `timeoutMs`. Use it instead of sleeps,
- * e.g. `await waitUntil(() => handle.held === 1)`.
+ * Condition wait for tests: resolves once `condition()` is true, polling every `intervalMs`; rejects after
+ * `timeoutMs`. Use it instead of sleeps, e.g. `await waitUntil(() => handle.held === 1)`.
  */
-import { setTimeout as delay } from 'node:timers/promises';
+import { pollUntil } from '../../../src/dev/poll-until.js';
 
 export interface WaitUntilOptions {
   timeoutMs?: number;
@@ -13,9 +12,5 @@ export interface WaitUntilOptions {
 
 export async function waitUntil(condition: () => boolean, options: WaitUntilOptions = {}): Promise<void> {
   const { timeoutMs = 5_000, intervalMs = 2, description = 'condition' } = options;
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`waitUntil: ${description} not met within ${timeoutMs}ms`);
-    await delay(intervalMs);
-  }
+  await pollUntil(description, condition, (met) => met, { timeoutMs, intervalMs });
 }
