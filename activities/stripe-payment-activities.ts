@@ -1,114 +1,165 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type Stripe from 'stripe';
+import { recordMirror } from '../src/db/payment-books.js';
+import type { Pool } from '../src/db/pool.js';
+import { carriesCreditMark, creditMarkMetadata, type CreditMark } from '../src/domain/credit-mark.js';
+import { OWN_METADATA_PREFIX } from '../src/domain/credit-policy.js';
+import { FAILURE_TYPES } from '../src/domain/failure-types.js';
 import {
   keyGeneration,
   stripeKeyForCreditMark,
   stripeKeyForCreditTransaction,
+  stripeKeyForMirrorTransaction,
 } from '../src/domain/idempotency-keys.js';
-import { FAILURE_TYPES } from '../src/domain/failure-types.js';
-import type { PaymentIntentSnapshot } from '../src/domain/payment.js';
+import type { BookedMovement } from '../src/domain/payment-plan.js';
+import type { PaymentTruth } from '../src/domain/payment-truth.js';
 import type { Metrics } from '../src/metrics.js';
+import { readPaymentTruth, type TruthHints } from '../src/stripe/read-payment-truth.js';
 import type { StripeClient } from '../src/stripe/stripe-client.js';
-import { toPaymentIntentSnapshot } from '../src/stripe/payment-intent-snapshot.js';
 import { isIdempotentReplay, isServerError, toActivityFailure } from '../src/stripe/stripe-failures.js';
 
 /** What a Stripe SDK result carries about its HTTP response (absent on objects found by a lookup). */
 type Replayable = { lastResponse?: { headers: Record<string, string> } };
 
-/** How many generations of one Idempotency-Key may be spent on replayed 5xx before an operator looks. */
-export const MAX_KEY_GENERATIONS = 5;
+/**
+ * How many generations of one Idempotency-Key may be spent before an operator looks. A generation is spent
+ * only by a fresh 5xx that a later lookup proves applied nothing, and at most one per activity attempt (the
+ * attempt then fails and Temporal backs off), so a blip of a few seconds spends one or two, not all.
+ */
+export const MAX_KEY_GENERATIONS = 12;
+
+/**
+ * A mirror transaction is created after its ledger row commits, so a lookup never needs to look further back
+ * than the ledger row's time, less this allowance for the clocks of Postgres and Stripe.
+ */
+export const MIRROR_LOOKUP_CLOCK_SLACK_SECONDS = 15 * 60;
 
 export interface StripePaymentActivityDeps {
   stripe: StripeClient;
+  pool: Pool;
   metrics?: Metrics;
+  /** The running activity's attempt number (1 = first); a seam for calling activities outside a worker. */
+  currentAttempt?: () => number;
 }
 
-export interface CreditCustomerBalanceInput {
+export interface SyncStripeBooksInput {
   paymentIntentId: string;
-  customerId: string;
-  amountMinor: number;
-  currency: string;
-  ledgerEntryId: string;
-  /** From the PaymentIntent's metadata, when an earlier run already recorded it there. */
-  knownBalanceTransactionId: string | null;
+  /** Movements to mirror on the Stripe customer balance; null when the mirror is off or skipped. */
+  mirror: {
+    /** The account of record's Stripe customer: every mirror transaction of the payment goes to it. */
+    customerId: string;
+    movements: BookedMovement[];
+    /**
+     * Keys of movements whose ledger row this run created: no earlier attempt or run can have mirrored them,
+     * so their first attempt skips the lookup (a retry looks: its first POST may have been applied).
+     */
+    createdThisRun: string[];
+  } | null;
+  /** Mark the PaymentIntent credited; null when its metadata already carries the mark. */
+  mark: {
+    ledgerEntryId: string;
+    /** The credit's movement key: its mirror transaction, if made now, is named in the mark. */
+    creditMovementKey: string;
+    /** The credit's mirror transaction when it was recorded before (null: none, e.g. mirror off). */
+    knownBalanceTransactionId: string | null;
+  } | null;
 }
 
-export interface CreditCustomerBalanceResult {
-  balanceTransactionId: string;
-  /** How it was obtained: found by lookup, or created now. */
-  via: 'metadata' | 'lookup' | 'created';
+export interface SyncStripeBooksResult {
+  /** movement key → the balance transaction that mirrors it. */
+  mirrored: Record<string, string>;
+  marked: 'marked' | 'already_marked' | 'not_asked';
 }
 
-export interface MarkPaymentIntentInput {
+export interface MarkPaymentIntentInput extends CreditMark {
   paymentIntentId: string;
-  ledgerEntryId: string;
-  balanceTransactionId: string | null;
-  currentMetadata: Record<string, string>;
 }
 
-export interface StripeRefund {
-  id: string;
-  amountMinor: number;
-  currency: string;
-}
+/** The metadata on every mirror transaction: how a lookup finds it, and how people trace it. */
+export const mirrorMetadata = (paymentIntentId: string, m: Pick<BookedMovement, 'key' | 'ledgerEntryId'>): Record<string, string> => ({
+  payment_intent: paymentIntentId,
+  [`${OWN_METADATA_PREFIX}movement`]: m.key,
+  [`${OWN_METADATA_PREFIX}ledger_entry_id`]: m.ledgerEntryId,
+});
 
-/** The metadata payconfirm writes on a credited PaymentIntent; identical on every attempt. */
-export function creditMarkMetadata(input: Pick<MarkPaymentIntentInput, 'ledgerEntryId' | 'balanceTransactionId'>): Record<string, string> {
-  return {
-    credited: 'true',
-    ledger_entry_id: input.ledgerEntryId,
-    balance_transaction_id: input.balanceTransactionId ?? '',
-  };
-}
+/** The Idempotency-Key of a movement's mirror transaction: `credit-tx:{pi}` for the credit, `mirror-tx:{key}` for the rest. */
+export const mirrorIdempotencyKey = (paymentIntentId: string, m: Pick<BookedMovement, 'key' | 'kind'>): string =>
+  m.kind === 'payment_credit' ? stripeKeyForCreditTransaction(paymentIntentId) : stripeKeyForMirrorTransaction(m.key);
 
 /**
- * Stripe side effects of a payment. Each is idempotent on its own: lookup before write, then a POST
- * under a deterministic Idempotency-Key whose parameters never change between attempts.
+ * Stripe side effects of a payment. Each is idempotent on its own: a POST under a deterministic
+ * Idempotency-Key whose parameters never change between attempts, and a lookup before writing whenever an
+ * earlier attempt or run may have written already.
  */
-export function createStripePaymentActivities({ stripe, metrics }: StripePaymentActivityDeps) {
+export function createStripePaymentActivities({ stripe, pool, metrics, currentAttempt = () => Context.current().info.attempt }: StripePaymentActivityDeps) {
   const guardStopped = (guard: 'stripe_lookup' | 'stripe_idempotency') => metrics?.duplicatesStopped.inc({ guard });
 
   /**
-   * POSTs under `baseKey`. When Stripe replays a stored 5xx, the request that spent the key has finished;
-   * `appliedMeanwhile` — a lookup made now, after it — tells whether that request wrote anything. If it did,
-   * that is the result (a lookup made before the POST proves nothing: the spent request may have been
-   * concurrent with it, e.g. an attempt of a terminated run). If not, the key's next generation is used.
+   * POSTs under `baseKey`'s generations. A replayed 5xx means the request that spent that key has finished:
+   * `appliedMeanwhile` — a lookup made now, after it — says whether it wrote anything; if not, the next
+   * generation is tried. A fresh 5xx ends the attempt (retryable): Temporal backs off before the next.
    */
   async function postWithKeyGenerations<T extends Replayable>(
     what: string,
     baseKey: string,
     post: (idempotencyKey: string) => Promise<T>,
     appliedMeanwhile: () => Promise<T | null>,
-  ): Promise<{ result: T; foundAfterReplay: boolean }> {
+  ): Promise<T> {
     for (let generation = 0; generation < MAX_KEY_GENERATIONS; generation++) {
       try {
         const result = await post(keyGeneration(baseKey, generation));
         if (result.lastResponse?.headers['idempotent-replayed'] === 'true') guardStopped('stripe_idempotency');
-        return { result, foundAfterReplay: false };
+        return result;
       } catch (err) {
         if (!(isServerError(err) && isIdempotentReplay(err))) throw toActivityFailure(err, what);
       }
       const applied = await appliedMeanwhile();
       if (applied) {
         guardStopped('stripe_lookup');
-        return { result: applied, foundAfterReplay: true };
+        return applied;
       }
     }
     throw ApplicationFailure.nonRetryable(
-      `${what}: ${MAX_KEY_GENERATIONS} generations of Idempotency-Key ${baseKey} were answered with stored 5xx errors`,
+      `${what}: ${MAX_KEY_GENERATIONS} generations of Idempotency-Key ${baseKey} were each answered with a stored 5xx that applied nothing`,
       FAILURE_TYPES.stripeKeyGenerationsExhausted,
     );
   }
 
-  async function findBalanceTransactionFor(customerId: string, paymentIntentId: string): Promise<Stripe.CustomerBalanceTransaction | null> {
+  /** The customer's balance transaction mirroring `m`, searched newest first back to the ledger row's time. */
+  async function findMirrorTransaction(customerId: string, paymentIntentId: string, m: BookedMovement): Promise<Stripe.CustomerBalanceTransaction | null> {
+    const since = Date.parse(m.createdAt) / 1000 - MIRROR_LOOKUP_CLOCK_SLACK_SECONDS;
     try {
       for await (const tx of stripe.customers.listBalanceTransactions(customerId, { limit: 100 })) {
-        if (tx.metadata?.payment_intent === paymentIntentId) return tx;
+        if (tx.metadata?.[`${OWN_METADATA_PREFIX}movement`] === m.key && tx.metadata?.payment_intent === paymentIntentId) return tx;
+        if (tx.created < since) return null;
       }
       return null;
     } catch (err) {
       throw toActivityFailure(err, `list balance transactions of ${customerId}`);
     }
+  }
+
+  async function mirrorOne(paymentIntentId: string, customerId: string, m: BookedMovement, mayExist: boolean): Promise<string> {
+    if (mayExist) {
+      const found = await findMirrorTransaction(customerId, paymentIntentId, m);
+      if (found) {
+        guardStopped('stripe_lookup');
+        return found.id;
+      }
+    }
+    const params: Stripe.CustomerCreateBalanceTransactionParams = {
+      amount: -m.amountMinor,
+      currency: m.currency,
+      description: `payconfirm ${m.kind.replace('_', ' ')} for ${paymentIntentId}`,
+      metadata: mirrorMetadata(paymentIntentId, m),
+    };
+    const tx = await postWithKeyGenerations<Replayable & Stripe.CustomerBalanceTransaction>(
+      `mirror ${m.key} on customer ${customerId}`,
+      mirrorIdempotencyKey(paymentIntentId, m),
+      (idempotencyKey) => stripe.customers.createBalanceTransaction(customerId, params, { idempotencyKey }),
+      () => findMirrorTransaction(customerId, paymentIntentId, m),
+    );
+    return tx.id;
   }
 
   async function retrievePaymentIntent(paymentIntentId: string): Promise<Stripe.PaymentIntent> {
@@ -119,66 +170,62 @@ export function createStripePaymentActivities({ stripe, metrics }: StripePayment
     }
   }
 
+  /** Records on the PaymentIntent (payconfirm_… metadata) that it was credited, with the ids written. */
+  async function markPaymentIntentCredited(input: MarkPaymentIntentInput): Promise<'marked' | 'already_marked'> {
+    const metadata = creditMarkMetadata(input);
+    let foundMarked = false;
+    await postWithKeyGenerations<Replayable & Stripe.PaymentIntent>(
+      `mark ${input.paymentIntentId} credited`,
+      stripeKeyForCreditMark(input.paymentIntentId),
+      (idempotencyKey) => stripe.paymentIntents.update(input.paymentIntentId, { metadata }, { idempotencyKey }),
+      async () => {
+        const pi = await retrievePaymentIntent(input.paymentIntentId);
+        foundMarked = carriesCreditMark(pi.metadata, input);
+        return foundMarked ? pi : null;
+      },
+    );
+    return foundMarked ? 'already_marked' : 'marked';
+  }
+
   return {
-    async loadPaymentIntent(paymentIntentId: string): Promise<PaymentIntentSnapshot> {
-      return toPaymentIntentSnapshot(await retrievePaymentIntent(paymentIntentId));
-    },
-
-    /** Credits the Stripe customer's balance once per PaymentIntent (a negative amount is a credit in Stripe). */
-    async creditCustomerBalance(input: CreditCustomerBalanceInput): Promise<CreditCustomerBalanceResult> {
-      if (input.knownBalanceTransactionId) {
-        guardStopped('stripe_lookup');
-        return { balanceTransactionId: input.knownBalanceTransactionId, via: 'metadata' };
-      }
-      const found = await findBalanceTransactionFor(input.customerId, input.paymentIntentId);
-      if (found) {
-        guardStopped('stripe_lookup');
-        return { balanceTransactionId: found.id, via: 'lookup' };
-      }
-      const params: Stripe.CustomerCreateBalanceTransactionParams = {
-        amount: -input.amountMinor,
-        currency: input.currency,
-        description: `payconfirm credit for ${input.paymentIntentId}`,
-        metadata: { payment_intent: input.paymentIntentId, ledger_entry_id: input.ledgerEntryId },
-      };
-      const { result, foundAfterReplay } = await postWithKeyGenerations<Replayable & Stripe.CustomerBalanceTransaction>(
-        `credit customer ${input.customerId} for ${input.paymentIntentId}`,
-        stripeKeyForCreditTransaction(input.paymentIntentId),
-        (idempotencyKey) => stripe.customers.createBalanceTransaction(input.customerId, params, { idempotencyKey }),
-        () => findBalanceTransactionFor(input.customerId, input.paymentIntentId),
-      );
-      return { balanceTransactionId: result.id, via: foundAfterReplay ? 'lookup' : 'created' };
-    },
-
-    /** Records on the PaymentIntent that it was credited, with the ids just created. */
-    async markPaymentIntentCredited(input: MarkPaymentIntentInput): Promise<{ alreadyMarked: boolean }> {
-      const metadata = creditMarkMetadata(input);
-      // Stripe drops a metadata key set to '' (no balance transaction when there is no customer): absent equals ''.
-      const carriesMark = (current: Stripe.Metadata | null | undefined) => Object.entries(metadata).every(([k, v]) => (current?.[k] ?? '') === v);
-      if (carriesMark(input.currentMetadata)) return { alreadyMarked: true };
-      const { foundAfterReplay } = await postWithKeyGenerations<Replayable & Stripe.PaymentIntent>(
-        `mark ${input.paymentIntentId} credited`,
-        stripeKeyForCreditMark(input.paymentIntentId),
-        (idempotencyKey) => stripe.paymentIntents.update(input.paymentIntentId, { metadata }, { idempotencyKey }),
-        async () => {
-          const pi = await retrievePaymentIntent(input.paymentIntentId);
-          return carriesMark(pi.metadata) ? pi : null;
-        },
-      );
-      return { alreadyMarked: foundAfterReplay };
-    },
-
-    /** Succeeded refunds of a PaymentIntent (each becomes one ledger debit keyed by its id). */
-    async listSucceededRefunds(paymentIntentId: string): Promise<StripeRefund[]> {
-      const refunds: StripeRefund[] = [];
+    /** Stripe's current truth about the PaymentIntent: the PaymentIntent, its charge, refunds and disputes. */
+    async readPaymentTruth(input: { paymentIntentId: string } & TruthHints): Promise<PaymentTruth> {
       try {
-        for await (const r of stripe.refunds.list({ payment_intent: paymentIntentId, limit: 100 })) {
-          if (r.status === 'succeeded') refunds.push({ id: r.id, amountMinor: r.amount, currency: r.currency });
-        }
+        return await readPaymentTruth(stripe, input.paymentIntentId, input);
       } catch (err) {
-        throw toActivityFailure(err, `list refunds of ${paymentIntentId}`);
+        throw toActivityFailure(err, `read ${input.paymentIntentId}`);
       }
-      return refunds;
+    },
+
+    /**
+     * Brings Stripe's copy of the books up to the ledger: one customer balance transaction per movement still
+     * unmirrored (each recorded in Postgres, ledger_mirror, as soon as Stripe has it, so a later attempt or run
+     * skips it), then the credit mark on the PaymentIntent when it lacks it. One activity, so a plain credit
+     * costs two Stripe writes and one history round trip.
+     */
+    async syncStripeBooks(input: SyncStripeBooksInput): Promise<SyncStripeBooksResult> {
+      const firstAttempt = currentAttempt() === 1;
+      const mirrored: Record<string, string> = {};
+      for (const m of input.mirror?.movements ?? []) {
+        const mirror = input.mirror!;
+        const mayExist = !(firstAttempt && mirror.createdThisRun.includes(m.key));
+        const balanceTransactionId = await mirrorOne(input.paymentIntentId, mirror.customerId, m, mayExist);
+        await recordMirror(pool, {
+          movementKey: m.key,
+          ledgerEntryId: m.ledgerEntryId,
+          stripeCustomerId: mirror.customerId,
+          balanceTransactionId,
+          amountMinor: -m.amountMinor,
+          currency: m.currency,
+        });
+        mirrored[m.key] = balanceTransactionId;
+      }
+      let marked: SyncStripeBooksResult['marked'] = 'not_asked';
+      if (input.mark) {
+        const balanceTransactionId = mirrored[input.mark.creditMovementKey] ?? input.mark.knownBalanceTransactionId;
+        marked = await markPaymentIntentCredited({ paymentIntentId: input.paymentIntentId, ledgerEntryId: input.mark.ledgerEntryId, balanceTransactionId });
+      }
+      return { mirrored, marked };
     },
   };
 }

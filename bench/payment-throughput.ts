@@ -122,6 +122,7 @@ async function throughTemporal(
     stripe,
     client,
     stripeRateLimitPerSecond: 100_000,
+    moneyPolicy: { creditPaymentIntents: 'all', balanceMirror: 'on' },
     workflowBundle: { code: workflowCode },
   });
   const stop = new AbortController();

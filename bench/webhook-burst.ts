@@ -107,7 +107,7 @@ async function scenario(
     payments: { client, taskQueue },
     logger,
     metrics: createMetrics(),
-    settings: { confirmWaitMs: 0, confirmRateLimit: { perMinute: 0 }, webhookSecrets: [SECRET], webhookMaxBodyBytes: 1_048_576 },
+    settings: { confirmWaitMs: 0, confirmRateLimit: { perMinute: 0 }, webhookSecrets: [SECRET], webhookMaxBodyBytes: 1_048_576, moneyPolicy: { creditPaymentIntents: 'all', balanceMirror: 'on' } },
   };
   const inbox = handler.startsWith('inbox');
   const startRelay = () => startInboxRelay({ pool, events: deps.payments, logger });

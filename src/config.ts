@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { MoneyPolicy } from './domain/credit-policy.js';
 import { stripeTaskQueueFor } from './temporal/task-queues.js';
 
 /**
@@ -45,6 +46,8 @@ const schema = z.object({
   WEBHOOK_MAX_BODY_BYTES: intFrom(1_024, 10_485_760).default(1_048_576),
   WEBHOOK_INBOX_RETENTION_DAYS: intFrom(1, 3_650).default(30),
   SHUTDOWN_GRACE_MS: intFrom(0, 600_000).default(25_000),
+  CREDIT_PAYMENT_INTENTS: z.enum(['tagged', 'all']).default('tagged'),
+  STRIPE_BALANCE_MIRROR: z.enum(['on', 'off']).default('on'),
 });
 
 type Env = z.infer<typeof schema>;
@@ -72,6 +75,8 @@ export interface Config {
   /** confirmRateLimitPerMinute: POST /billing/confirm_payment per account and API replica; 0 disables. */
   http: { port: number; confirmWaitMs: number; confirmRateLimitPerMinute: number; webhookMaxBodyBytes: number };
   webhookInboxRetentionDays: number;
+  /** Which PaymentIntents are credit purchases, and whether the Stripe customer balance mirrors the ledger. */
+  moneyPolicy: MoneyPolicy;
   logLevel: Env['LOG_LEVEL'];
   shutdownGraceMs: number;
 }
@@ -117,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookMaxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
     },
     webhookInboxRetentionDays: e.WEBHOOK_INBOX_RETENTION_DAYS,
+    moneyPolicy: { creditPaymentIntents: e.CREDIT_PAYMENT_INTENTS, balanceMirror: e.STRIPE_BALANCE_MIRROR },
     logLevel: e.LOG_LEVEL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };

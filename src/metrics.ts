@@ -29,6 +29,12 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    ledgerMovements: new Counter({
+      name: 'payconfirm_ledger_movements_total',
+      help: 'Ledger movements of payments (payment_credit, refund_debit, refund_reversal, dispute_debit, dispute_reversal) written (created) or found already written (existing)',
+      labelNames: ['kind', 'result'] as const,
+      registers: [registry],
+    }),
     duplicatesStopped: new Counter({
       name: 'payconfirm_duplicates_stopped_total',
       help: 'Duplicates stopped, by the guard that stopped them: workflow_id, ledger_key, stripe_lookup, stripe_idempotency, webhook_inbox',

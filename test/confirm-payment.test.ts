@@ -51,9 +51,9 @@ describe('POST /billing/confirm_payment (real Temporal, Postgres, fake Stripe th
     expect(money.stripeCredits).toHaveLength(1);
     expect(money.stripeCredits[0]).toMatchObject({ amount: -4_200, currency: 'usd' });
     expect(money.paymentIntent?.metadata).toMatchObject({
-      credited: 'true',
-      ledger_entry_id: first.body.ledger_entry_id,
-      balance_transaction_id: money.stripeCredits[0]!.id,
+      payconfirm_credited: 'true',
+      payconfirm_ledger_entry_id: first.body.ledger_entry_id,
+      payconfirm_balance_transaction_id: money.stripeCredits[0]!.id,
     });
     const balance = await callApi(api.url, 'GET', '/accounts/me/balance', { apiKey: c.apiKey });
     expect(balance.body).toEqual({ account_id: c.accountId, balances: [{ currency: 'usd', amount_minor: 4_200 }] });

@@ -355,3 +355,211 @@ describe('fake stripe: lists', () => {
     expect(firstPage.data).toHaveLength(10);
   });
 });
+
+/** The latest charge of an intent, read through the API. */
+async function chargeOf(intentId: string): Promise<Stripe.Charge> {
+  const intent = await stripe.paymentIntents.retrieve(intentId);
+  return stripe.charges.retrieve(typeof intent.latest_charge === 'string' ? intent.latest_charge : '');
+}
+
+describe('fake stripe: refund lifecycle', () => {
+  it('reserves a pending refund and gives the amount back when it fails or is canceled', async () => {
+    const intent = fake.createPaymentIntent({ amount: 5_000, currency: 'usd' });
+    const pending = fake.refundPaymentIntent(intent.id, 2_000, { status: 'pending' });
+    expect(pending).toMatchObject({ status: 'pending', failure_reason: null });
+    expect(await chargeOf(intent.id)).toMatchObject({ amount_refunded: 2_000, refunded: false });
+    const tooLarge = await failureOf(stripe.refunds.create({ payment_intent: intent.id, amount: 3_001 }));
+    expect(tooLarge).toMatchObject({ statusCode: 400, code: 'amount_too_large' });
+
+    fake.setRefundStatus(pending.id, 'failed', { failureReason: 'expired_or_canceled_card' });
+    expect(await stripe.refunds.retrieve(pending.id)).toMatchObject({ status: 'failed', failure_reason: 'expired_or_canceled_card' });
+    expect(await chargeOf(intent.id)).toMatchObject({ amount_refunded: 0, refunded: false });
+
+    const viaApi = await stripe.refunds.create({ payment_intent: intent.id, amount: 3_000 });
+    expect(viaApi.status).toBe('succeeded');
+    const needsAction = fake.refundPaymentIntent(intent.id, undefined, { status: 'requires_action' });
+    expect(needsAction.amount).toBe(2_000);
+    expect(await chargeOf(intent.id)).toMatchObject({ amount_refunded: 5_000, refunded: true });
+    expect(fake.setRefundStatus(needsAction.id, 'pending').status).toBe('pending');
+    expect(fake.setRefundStatus(needsAction.id, 'canceled')).toMatchObject({ status: 'canceled', failure_reason: null });
+    expect(await chargeOf(intent.id)).toMatchObject({ amount_refunded: 3_000, refunded: false });
+
+    // Some payment methods fail a refund after it succeeded.
+    expect(fake.setRefundStatus(viaApi.id, 'failed')).toMatchObject({ status: 'failed', failure_reason: 'unknown' });
+    expect(await chargeOf(intent.id)).toMatchObject({ amount_refunded: 0, refunded: false });
+    const statuses = (await stripe.refunds.list({ payment_intent: intent.id })).data.map((refund) => [refund.id, refund.status]);
+    expect(statuses).toEqual([[needsAction.id, 'canceled'], [viaApi.id, 'failed'], [pending.id, 'failed']]);
+  });
+
+  it('refuses a move Stripe never makes and changes nothing', async () => {
+    const intent = fake.createPaymentIntent({ amount: 1_000, currency: 'usd' });
+    const refund = fake.refundPaymentIntent(intent.id, 400);
+    expect(() => fake.setRefundStatus(refund.id, 'pending')).toThrow(/cannot go from succeeded to pending/);
+    expect(() => fake.setRefundStatus(refund.id, 'canceled')).toThrow(/cannot go from succeeded to canceled/);
+    expect(() => fake.setRefundStatus(refund.id, 'succeeded', { failureReason: 'declined' })).toThrow(Error);
+    fake.setRefundStatus(refund.id, 'failed');
+    expect(() => fake.setRefundStatus(refund.id, 'succeeded')).toThrow(/cannot go from failed to succeeded/);
+
+    expect(fake.getRefund(refund.id)?.status).toBe('failed');
+    expect(await chargeOf(intent.id)).toMatchObject({ amount_refunded: 0 });
+  });
+
+  it('retrieves a refund with expansion, and answers 404 for an unknown one', async () => {
+    const intent = fake.createPaymentIntent({ amount: 900, currency: 'eur' });
+    const refund = fake.refundPaymentIntent(intent.id, 300, { status: 'pending' });
+    const retrieved = await stripe.refunds.retrieve(refund.id, { expand: ['charge'] });
+    expect(retrieved).toMatchObject({ id: refund.id, object: 'refund', amount: 300, status: 'pending', payment_intent: intent.id });
+    expect(retrieved.charge).toMatchObject({ object: 'charge', amount_refunded: 300 });
+
+    const copy = fake.getRefund(refund.id);
+    if (copy !== undefined) copy.status = 'succeeded';
+    expect(fake.getRefund(refund.id)?.status).toBe('pending');
+
+    const missing = await failureOf(stripe.refunds.retrieve('re_doesnotexist'));
+    expect(missing).toMatchObject({ statusCode: 404, code: 'resource_missing', message: "No such refund: 're_doesnotexist'" });
+  });
+});
+
+describe('fake stripe: disputes', () => {
+  it('an inquiry that closes moves no money', async () => {
+    const intent = fake.createPaymentIntent({ amount: 2_500, currency: 'usd' });
+    const inquiry = fake.createDispute(intent.id, { inquiry: true, reason: 'product_not_received' });
+    expect(inquiry).toMatchObject({
+      id: expect.stringMatching(/^dp_/),
+      object: 'dispute',
+      amount: 2_500,
+      balance_transactions: [],
+      charge: intent.latest_charge,
+      payment_intent: intent.id,
+      reason: 'product_not_received',
+      status: 'warning_needs_response',
+    });
+    expect((await chargeOf(intent.id)).disputed).toBe(true);
+
+    fake.setDisputeStatus(inquiry.id, 'warning_under_review');
+    const closed = fake.setDisputeStatus(inquiry.id, 'warning_closed');
+    expect(closed).toMatchObject({ status: 'warning_closed', balance_transactions: [] });
+    expect(() => fake.setDisputeStatus(inquiry.id, 'needs_response')).toThrow(/cannot go from warning_closed/);
+  });
+
+  it('a won chargeback withdraws the funds, then reinstates them', async () => {
+    const intent = fake.createPaymentIntent({ amount: 4_000, currency: 'usd' });
+    fake.refundPaymentIntent(intent.id, 1_000);
+    const dispute = fake.createDispute(intent.id);
+    expect(dispute).toMatchObject({ amount: 3_000, reason: 'fraudulent', status: 'needs_response' });
+    expect(dispute.balance_transactions).toEqual([
+      expect.objectContaining({ object: 'balance_transaction', amount: -3_000, currency: 'usd', reporting_category: 'dispute', type: 'adjustment' }),
+    ]);
+
+    fake.setDisputeStatus(dispute.id, 'under_review');
+    fake.setDisputeStatus(dispute.id, 'won');
+    const won = await stripe.disputes.retrieve(dispute.id);
+    expect(won.status).toBe('won');
+    expect(won.balance_transactions.map((txn) => [txn.amount, txn.reporting_category])).toEqual([
+      [-3_000, 'dispute'],
+      [3_000, 'dispute_reversal'],
+    ]);
+    expect(won.balance_transactions.every((txn) => /^txn_/.test(txn.id))).toBe(true);
+    expect(() => fake.setDisputeStatus(dispute.id, 'lost')).toThrow(/cannot go from won to lost/);
+  });
+
+  it('a lost chargeback keeps the withdrawal; an escalated inquiry withdraws then', async () => {
+    const lostIntent = fake.createPaymentIntent({ amount: 1_200, currency: 'usd' });
+    const lost = fake.createDispute(lostIntent.id, { amount: 700 });
+    expect(fake.setDisputeStatus(lost.id, 'lost').balance_transactions.map((txn) => txn.amount)).toEqual([-700]);
+
+    const escalatedIntent = fake.createPaymentIntent({ amount: 800, currency: 'usd' });
+    const inquiry = fake.createDispute(escalatedIntent.id, { inquiry: true });
+    const escalated = fake.setDisputeStatus(inquiry.id, 'needs_response');
+    expect(escalated.balance_transactions.map((txn) => [txn.amount, txn.reporting_category])).toEqual([[-800, 'dispute']]);
+    expect(fake.getDispute(inquiry.id)?.balance_transactions).toHaveLength(1);
+
+    const unpaid = fake.createPaymentIntent({ amount: 800, currency: 'usd', status: 'requires_payment_method' });
+    expect(() => fake.createDispute(unpaid.id)).toThrow(/no charge/);
+  });
+
+  it('lists disputes newest first, filtered by payment_intent or charge, with expansion', async () => {
+    const first = fake.createPaymentIntent({ amount: 1_000, currency: 'usd' });
+    const second = fake.createPaymentIntent({ amount: 2_000, currency: 'usd' });
+    const older = fake.createDispute(first.id);
+    const newer = fake.createDispute(second.id, { inquiry: true });
+
+    const ofFirst = await stripe.disputes.list({ payment_intent: first.id, expand: ['data.payment_intent'] });
+    expect(ofFirst).toMatchObject({ object: 'list', has_more: false, url: '/v1/disputes' });
+    expect(ofFirst.data.map((dispute) => dispute.id)).toEqual([older.id]);
+    expect(ofFirst.data[0]?.payment_intent).toMatchObject({ id: first.id, object: 'payment_intent' });
+
+    const ofCharge = await stripe.disputes.list({ charge: second.latest_charge ?? '' });
+    expect(ofCharge.data.map((dispute) => dispute.id)).toEqual([newer.id]);
+
+    const all = (await stripe.disputes.list({ limit: 100 })).data.map((dispute) => dispute.id);
+    expect(all.indexOf(newer.id)).toBeGreaterThanOrEqual(0);
+    expect(all.indexOf(newer.id)).toBeLessThan(all.indexOf(older.id));
+  });
+
+  it('retrieves a dispute with its charge expanded, and answers 404 for an unknown one', async () => {
+    const intent = fake.createPaymentIntent({ amount: 1_500, currency: 'usd' });
+    const dispute = fake.createDispute(intent.id);
+    const retrieved = await stripe.disputes.retrieve(dispute.id, { expand: ['charge'] });
+    expect(retrieved).toMatchObject({ id: dispute.id, amount: 1_500, is_charge_refundable: false, livemode: false, metadata: {} });
+    expect(retrieved.charge).toMatchObject({ id: intent.latest_charge, disputed: true });
+
+    const missing = await failureOf(stripe.disputes.retrieve('dp_doesnotexist'));
+    expect(missing).toMatchObject({ statusCode: 404, code: 'resource_missing' });
+  });
+});
+
+describe('fake stripe: drift and limits', () => {
+  it('a deleted customer is a stub on retrieve and refuses a balance transaction with 404', async () => {
+    const customer = fake.createCustomer({ email: 'gone@example.com' });
+    await credit(customer.id, freshKey('before-delete'), { amount: -200 });
+    expect(fake.deleteCustomer(customer.id)).toEqual({ id: customer.id, object: 'customer', deleted: true });
+
+    expect(await stripe.customers.retrieve(customer.id)).toMatchObject({ id: customer.id, object: 'customer', deleted: true });
+    const refused = await failureOf(credit(customer.id, freshKey('after-delete')));
+    expect(refused).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(refused).toMatchObject({ statusCode: 404, code: 'resource_missing', message: `No such customer: '${customer.id}'` });
+    expect(fake.balanceTransactions(customer.id)).toHaveLength(1);
+    expect(fake.getCustomer(customer.id)).toBeUndefined();
+  });
+
+  it('deleteBalanceTransaction undoes the transaction and frees its idempotency key', async () => {
+    const customer = fake.createCustomer({});
+    const key = freshKey('drift');
+    const otherKey = freshKey('drift-other');
+    const doomed = await credit(customer.id, key, { amount: -500 });
+    const kept = await credit(customer.id, otherKey, { amount: -100 });
+    expect(kept.ending_balance).toBe(-600);
+    expect((await credit(customer.id, key, { amount: -500 })).id).toBe(doomed.id);
+
+    fake.deleteBalanceTransaction(doomed.id);
+    expect(fake.getCustomer(customer.id)?.balance).toBe(-100);
+    const listed = await stripe.customers.listBalanceTransactions(customer.id);
+    expect(listed.data.map((txn) => [txn.id, txn.ending_balance])).toEqual([[kept.id, -100]]);
+
+    const recreated = await credit(customer.id, key, { amount: -500 });
+    expect(recreated.id).not.toBe(doomed.id);
+    expect(recreated.lastResponse.headers['idempotent-replayed']).toBeUndefined();
+    expect(recreated.ending_balance).toBe(-600);
+    expect((await credit(customer.id, otherKey, { amount: -100 })).id).toBe(kept.id);
+    expect(fake.balanceTransactions(customer.id).map((txn) => txn.id)).toEqual([kept.id, recreated.id]);
+  });
+
+  it('rejects metadata over Stripe limits with a 400 on param metadata', async () => {
+    const tooMany = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v']));
+    const onCreate = await failureOf(stripe.customers.create({ metadata: tooMany }));
+    expect(onCreate).toMatchObject({ statusCode: 400, type: 'StripeInvalidRequestError', param: 'metadata' });
+
+    const fifty = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, 'v']));
+    const intent = await stripe.paymentIntents.create({ amount: 100, currency: 'usd', metadata: fifty });
+    const onMerge = await failureOf(stripe.paymentIntents.update(intent.id, { metadata: { one_more: 'x' } }));
+    expect(onMerge).toMatchObject({ statusCode: 400, param: 'metadata' });
+    expect(Object.keys(fake.getPaymentIntent(intent.id)?.metadata ?? {})).toHaveLength(50);
+
+    const longKey = await failureOf(stripe.customers.create({ metadata: { ['k'.repeat(41)]: 'v' } }));
+    expect(longKey).toMatchObject({ statusCode: 400, param: 'metadata' });
+    const longValue = await failureOf(stripe.customers.create({ metadata: { k: 'v'.repeat(501) } }));
+    expect(longValue).toMatchObject({ statusCode: 400, param: 'metadata' });
+    expect((await stripe.customers.create({ metadata: { ['k'.repeat(40)]: 'v'.repeat(500) } })).object).toBe('customer');
+  });
+});

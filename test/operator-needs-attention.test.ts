@@ -236,7 +236,7 @@ describe('needs_attention: each reason waits in plain sight, and operators settl
     expect(money.ledgerCredits).toHaveLength(1);
     expect(money.stripeCredits).toHaveLength(1);
     expect(money.stripeCredits[0]).toMatchObject({ amount: -1_500 });
-    expect(money.paymentIntent?.metadata).toMatchObject({ credited: 'true', balance_transaction_id: money.stripeCredits[0]!.id });
+    expect(money.paymentIntent?.metadata).toMatchObject({ payconfirm_credited: 'true', payconfirm_balance_transaction_id: money.stripeCredits[0]!.id });
   });
 
   it('retries_exhausted: retry after the failing endpoint recovers credits exactly once', async () => {

@@ -68,7 +68,7 @@ const FREEZE_PLANS: Record<string, FreezePlan> = {
   // PaymentIntent marked credited; the update's response never reaches the worker.
   'after the PaymentIntent mark': (_c, pi) => {
     const fault = fake.faults.add({ kind: 'timeout', applied: true, method: 'POST', path: paymentIntentPath(pi) });
-    return { fault, frozen: async () => fault.held === 1 && fake.getPaymentIntent(pi)?.metadata.credited === 'true' };
+    return { fault, frozen: async () => fault.held === 1 && fake.getPaymentIntent(pi)?.metadata.payconfirm_credited === 'true' };
   },
 };
 
@@ -82,9 +82,9 @@ async function expectCreditedOnce(point: Pick<FreezePoint, 'name' | 'customer' |
   expect(money.stripeCredits, point.name).toHaveLength(1);
   expect(money.stripeCredits[0], point.name).toMatchObject({ id: outcome.balanceTransactionId, amount: -outcome.amountMinor });
   expect(money.paymentIntent?.metadata, point.name).toMatchObject({
-    credited: 'true',
-    ledger_entry_id: outcome.ledgerEntryId,
-    balance_transaction_id: outcome.balanceTransactionId,
+    payconfirm_credited: 'true',
+    payconfirm_ledger_entry_id: outcome.ledgerEntryId,
+    payconfirm_balance_transaction_id: outcome.balanceTransactionId,
   });
   // Every Stripe write went out under its one deterministic key: Stripe executes each key at most once.
   const keys = (method: string, path: RegExp) => new Set(fake.requestsTo(method, path).map((r) => r.idempotencyKey));

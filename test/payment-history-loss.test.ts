@@ -69,9 +69,9 @@ async function expectOneCredit(s: Scenario) {
   expect(money.stripeCredits, s.name).toHaveLength(1);
   expect(money.stripeCredits[0], s.name).toMatchObject({ amount: -s.amount, metadata: { payment_intent: s.pi } });
   expect(money.paymentIntent?.metadata, s.name).toMatchObject({
-    credited: 'true',
-    ledger_entry_id: money.ledgerCredits[0]!.id,
-    balance_transaction_id: money.stripeCredits[0]!.id,
+    payconfirm_credited: 'true',
+    payconfirm_ledger_entry_id: money.ledgerCredits[0]!.id,
+    payconfirm_balance_transaction_id: money.stripeCredits[0]!.id,
   });
   return money;
 }
@@ -93,10 +93,10 @@ describe('payment workflow terminated mid-way, history deleted, Stripe idempoten
       }),
       scenario('after the mark (answer lost)', 5_300, (_c, pi) => {
         const fault = fake.faults.add({ kind: 'timeout', applied: true, method: 'POST', path: paymentIntentPath(pi) });
-        return { fault, frozen: async () => fault.held === 1 && fake.getPaymentIntent(pi)?.metadata.credited === 'true' };
+        return { fault, frozen: async () => fault.held === 1 && fake.getPaymentIntent(pi)?.metadata.payconfirm_credited === 'true' };
       }),
       scenario('after completion, its mark then erased from the PaymentIntent', 5_400, (_c, pi) => ({
-        frozen: async () => fake.getPaymentIntent(pi)?.metadata.credited === 'true' && (await ctx.client.workflow.getHandle(pi).describe()).status.name === 'COMPLETED',
+        frozen: async () => fake.getPaymentIntent(pi)?.metadata.payconfirm_credited === 'true' && (await ctx.client.workflow.getHandle(pi).describe()).status.name === 'COMPLETED',
       })),
     ]);
 
@@ -152,6 +152,6 @@ describe('payment workflow terminated mid-way, history deleted, Stripe idempoten
 
 /** Empties payconfirm's metadata on the PaymentIntent through the Stripe API (as a dashboard edit would). */
 async function clearMark(pi: string): Promise<void> {
-  await stripeClientFor(fake.url).paymentIntents.update(pi, { metadata: { credited: '', ledger_entry_id: '', balance_transaction_id: '' } });
-  expect(fake.getPaymentIntent(pi)?.metadata).not.toHaveProperty('credited');
+  await stripeClientFor(fake.url).paymentIntents.update(pi, { metadata: { payconfirm_credited: '', payconfirm_ledger_entry_id: '', payconfirm_balance_transaction_id: '' } });
+  expect(fake.getPaymentIntent(pi)?.metadata).not.toHaveProperty('payconfirm_credited');
 }

@@ -56,7 +56,7 @@ async function creditOnce(c: Customer, pi: string, amount: number) {
   expect(money.stripeCredits[0]).toMatchObject({ amount: -amount, currency: 'usd' });
   const tx = money.stripeCredits[0]!;
   expect(outcome).toMatchObject({ balanceTransactionId: tx.id, ledgerEntryId: money.ledgerCredits[0]!.id });
-  expect(money.paymentIntent?.metadata).toMatchObject({ credited: 'true', balance_transaction_id: tx.id, ledger_entry_id: money.ledgerCredits[0]!.id });
+  expect(money.paymentIntent?.metadata).toMatchObject({ payconfirm_credited: 'true', payconfirm_balance_transaction_id: tx.id, ledger_entry_id: money.ledgerCredits[0]!.id });
   return { outcome, tx };
 }
 

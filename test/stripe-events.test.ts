@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   INFORM_TYPES,
   PAYMENT_START_TYPES,
-  REFUND_TYPES,
+  MONEY_MOVED_TYPES,
   routeStripeEvent,
   summariseStripeEvent,
   type StripeEventSummary,
@@ -125,7 +125,7 @@ describe('routeStripeEvent: what the event workflow does with each type', () => 
   });
 
   it('each handled type belongs to exactly one route family', () => {
-    const all = [...PAYMENT_START_TYPES, ...REFUND_TYPES, ...INFORM_TYPES];
+    const all = [...PAYMENT_START_TYPES, ...MONEY_MOVED_TYPES, ...INFORM_TYPES];
     expect(new Set(all).size).toBe(all.length);
   });
 });

@@ -99,7 +99,7 @@ describe('POST /webhooks/stripe: acknowledged at once, recorded, applied once', 
     expect(described.typedSearchAttributes.get(StripeEventTypeKey)).toBe('payment_intent.succeeded');
     expect(described.typedSearchAttributes.get(PaymentIntentIdKey)).toBe(pi);
 
-    const money = await eventually(() => moneyFor(ctx, fake, pi, c.customerId), (m) => m.stripeCredits.length === 1 && m.paymentIntent?.metadata.credited === 'true');
+    const money = await eventually(() => moneyFor(ctx, fake, pi, c.customerId), (m) => m.stripeCredits.length === 1 && m.paymentIntent?.metadata.payconfirm_credited === 'true');
     expect(money.ledgerCredits).toEqual([{ id: expect.any(String), amount_minor: 4_200 }]);
 
     const again = await deliver(api.url, event);
@@ -252,7 +252,7 @@ describe('POST /webhooks/stripe: acknowledged at once, recorded, applied once', 
       expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
       expect(new Set(answers.map((a) => a.body.ledger_entry_id)).size).toBe(1);
       await inboxRowReaches(ctx.pool, event.id, 'processed');
-      const money = await eventually(() => moneyFor(ctx, fake, pi, c.customerId), (m) => m.paymentIntent?.metadata.credited === 'true');
+      const money = await eventually(() => moneyFor(ctx, fake, pi, c.customerId), (m) => m.paymentIntent?.metadata.payconfirm_credited === 'true');
       expect({ order, credits: money.ledgerCredits.length, stripeCredits: money.stripeCredits.length }).toEqual({ order, credits: 1, stripeCredits: 1 });
       expect(money.ledgerCredits[0]!.id).toBe(answers[0]!.body.ledger_entry_id);
     }

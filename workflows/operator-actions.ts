@@ -5,7 +5,10 @@ import type { AttentionReason, PaymentState } from '../src/domain/payment.js';
  * waits for. One place for these rules: the workflow's update validators, its UI details and the CLI use them.
  * Workflow-safe (pure).
  */
-export type OperatorActionName = 'retry' | 'resolve' | 'reject';
+export type OperatorActionName = 'retry' | 'resolve' | 'reject' | 'skipMirror';
+
+/** The stage whose Stripe writes (mirror transactions, credit mark) an operator may skip for good. */
+export const MIRROR_STAGE = 'crediting_stripe';
 
 /** Reasons an operator settles by naming the account to credit (`resolve {"accountId": "…"}`). */
 export const ACCOUNT_REASONS: readonly AttentionReason[] = ['no_customer', 'no_account_for_customer', 'unknown_account'];
@@ -23,6 +26,8 @@ export const OPERATOR_HINTS: Record<AttentionReason, string> = {
   stripe_credentials_rejected: "Stripe refused the worker's API key: fix STRIPE_SECRET_KEY on the workers, restart them, then retry.",
   stripe_request_rejected: 'Stripe refused the request (see the detail): fix the cause in Stripe, then retry.',
   ledger_conflict: "The ledger already holds a different entry under this payment's key: investigate, then retry.",
+  stripe_key_generations_exhausted:
+    "Every generation of this step's Stripe Idempotency-Key was answered with a stored 5xx that applied nothing: check Stripe's status, then retry (new keys come with the next day's window), or skip-mirror if the ledger should go on without Stripe.",
   retries_exhausted: 'The step failed on every attempt of its retry budget: fix the cause (see the detail), then retry.',
 };
 
@@ -46,10 +51,16 @@ export function refusalOf(action: OperatorActionName, state: PaymentState): Refu
       message: `resolve names the account to credit, but payment ${state.paymentIntentId} waits for ${state.attention.reason}: fix the cause and retry${refusalOf('reject', state) ? '' : ', or reject'}`,
     };
   }
+  if (action === 'skipMirror' && (state.attention.failedStage !== MIRROR_STAGE || !state.ledgerEntryId)) {
+    return {
+      type: 'SkipMirrorNotApplicable',
+      message: `skip-mirror leaves the Stripe customer balance alone after the ledger credit, but payment ${state.paymentIntentId} waits at ${state.attention.failedStage}`,
+    };
+  }
   if (action === 'reject' && state.ledgerEntryId) {
     return {
       type: 'AlreadyCredited',
-      message: `payment ${state.paymentIntentId} is already credited in the ledger (entry ${state.ledgerEntryId}): it cannot be rejected; fix the cause and retry`,
+      message: `payment ${state.paymentIntentId} is already credited in the ledger (entry ${state.ledgerEntryId}): it cannot be rejected; fix the cause and retry, or skip-mirror`,
     };
   }
   return null;
@@ -57,4 +68,4 @@ export function refusalOf(action: OperatorActionName, state: PaymentState): Refu
 
 /** The actions an operator may take now, for the UI details and the CLI. */
 export const availableActions = (state: PaymentState): OperatorActionName[] =>
-  (['retry', 'resolve', 'reject'] as const).filter((action) => refusalOf(action, state) === null);
+  (['retry', 'resolve', 'reject', 'skipMirror'] as const).filter((action) => refusalOf(action, state) === null);

@@ -4,7 +4,8 @@ import { availableActions, OPERATOR_HINTS, type OperatorActionName } from './ope
 const ACTION_HELP: Record<OperatorActionName, string> = {
   retry: '- `retry` — run the failed step again once its cause is fixed',
   resolve: '- `resolve` `{"accountId": "…", "note": "…"}` — credit this account',
-  reject: '- `reject` `{"reason": "…"}` — end without crediting',
+  reject: '- `reject` `{"reason": "…"}` — end without crediting (lasts: every later event and confirm finds it)',
+  skipMirror: '- `skipMirror` `{"reason": "…"}` — leave the Stripe customer balance alone for this payment; the ledger goes on',
 };
 
 /**
@@ -18,6 +19,7 @@ export function describePaymentState(s: PaymentState): string {
     `- **Customer:** ${s.customerId ?? '—'} · **Account:** ${s.accountId ?? '—'}`,
     `- **Amount:** ${s.amountMinor ?? '—'} ${s.currency ?? ''}`.trimEnd(),
     `- **Ledger entry:** ${s.ledgerEntryId ?? '—'}`,
+    `- **Net in the ledger:** ${s.netMinor ?? '—'}`,
   ];
   const blocks = [`**Stage:** ${s.stage}`];
   if (s.attention) {

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { PaymentState, RejectInput, ResolveInput } from '../src/domain/payment.js';
+import type { PaymentState, RejectInput, ResolveInput, SkipMirrorInput } from '../src/domain/payment.js';
 
 /** A Stripe event about this PaymentIntent arrived (the workflow re-reads Stripe; the event is only a nudge). */
 export interface PaymentEventNotice {
@@ -16,6 +16,4 @@ export const paymentStateQuery = defineQuery<PaymentState>('state');
 export const retryUpdate = defineUpdate<PaymentState, []>('retry');
 export const resolveUpdate = defineUpdate<PaymentState, [ResolveInput]>('resolve');
 export const rejectUpdate = defineUpdate<PaymentState, [RejectInput]>('reject');
-
-/** Event types that mean "refunds changed": the workflow re-lists refunds and debits new ones. */
-export { REFUND_TYPES as REFUND_EVENT_TYPES } from '../src/domain/stripe-events.js';
+export const skipMirrorUpdate = defineUpdate<PaymentState, [SkipMirrorInput]>('skipMirror');

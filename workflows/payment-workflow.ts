@@ -5,63 +5,73 @@ import {
   condition,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { LedgerActivities } from '../activities/ledger-activities.js';
 import type { StripePaymentActivities } from '../activities/stripe-payment-activities.js';
 import { attentionReasonForFailure } from '../src/domain/failure-types.js';
-import {
-  decidePayment,
-  type AttentionReason,
-  type NotPayableOutcome,
-  type PaymentOutcome,
-  type PaymentIntentSnapshot,
-  type PaymentStage,
-  type PaymentState,
-  type RejectInput,
-  type ResolveInput,
+import type {
+  AttentionReason,
+  CreditedOutcome,
+  PaymentOutcome,
+  PaymentStage,
+  PaymentState,
+  RejectInput,
+  ResolveInput,
+  SkipMirrorInput,
 } from '../src/domain/payment.js';
+import { netMinor } from '../src/domain/payment-movements.js';
+import { planPayment, planStripeSync, type PaymentBooks } from '../src/domain/payment-plan.js';
+import type { PaymentTruth } from '../src/domain/payment-truth.js';
 import { AccountIdKey, AmountMinorKey, PaymentStageKey, StripeCustomerIdKey } from '../src/temporal/search-attributes.js';
 import { stripeTaskQueueFor } from '../src/temporal/task-queues.js';
-import { refusalOf, type OperatorActionName } from './operator-actions.js';
+import { MIRROR_STAGE, refusalOf, type OperatorActionName } from './operator-actions.js';
 import { describePaymentState } from './payment-details.js';
-import {
-  REFUND_EVENT_TYPES,
-  paymentEventSignal,
-  paymentStateQuery,
-  rejectUpdate,
-  resolveUpdate,
-  retryUpdate,
-} from './payment-messages.js';
+import { paymentEventSignal, paymentStateQuery, rejectUpdate, resolveUpdate, retryUpdate, skipMirrorUpdate } from './payment-messages.js';
 import { DEFAULT_TUNING, type PaymentWorkflowInput } from './payment-workflow-input.js';
 
-type OperatorDecision = { kind: 'retry' } | { kind: 'resolve'; input: ResolveInput } | { kind: 'reject'; input: RejectInput };
+type OperatorDecision =
+  | { kind: 'retry' }
+  | { kind: 'resolve'; input: ResolveInput }
+  | { kind: 'reject'; input: RejectInput }
+  | { kind: 'skipMirror'; input: SkipMirrorInput };
 
 /** Thrown inside the workflow when an operator rejects the payment; caught below, never escapes. */
 class OperatorRejected extends Error {}
+/** Thrown when an operator's decision changes the plan (skip-mirror): the wake starts over from the books. */
+class Replan extends Error {}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * One workflow per PaymentIntent (workflow id = `pi_…`): confirm requests and webhooks all converge here.
+ * One workflow per PaymentIntent (workflow id = `pi_…`): confirm requests and every Stripe event about the
+ * PaymentIntent, its charge, refunds and disputes converge here. Events wake it; Stripe decides.
  *
- * load → (wait while processing) → map customer to account → ledger credit → Stripe balance credit
- * → mark the PaymentIntent → apply refunds. Every step is an idempotent activity; a step that cannot
- * go on by itself waits in `needs_attention` for an operator's `retry`, `resolve` or `reject`.
+ * Each wake: read the books (Postgres) → read Stripe's truth → `planPayment` (src/domain/payment-plan.ts) →
+ * apply the movements the ledger lacks, to the account of record → `planStripeSync` → mirror each movement on
+ * the Stripe customer balance and mark the PaymentIntent. Wakes that arrive meanwhile run another pass; the run
+ * ends once converged (a later event starts a new run, which converges the same way). A step that cannot go on
+ * waits in `needs_attention` for an operator's `retry`, `resolve`, `reject` or `skipMirror`, each recorded in
+ * Postgres so it binds every later run.
  */
 export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentOutcome> {
   const tuning = { ...DEFAULT_TUNING, ...input.tuning };
   const retry = { ...DEFAULT_TUNING.activityRetry, ...tuning.activityRetry, backoffCoefficient: 2 };
-  const ledger = proxyActivities<LedgerActivities>({ startToCloseTimeout: tuning.activityTimeout, retry });
+  const books = proxyLocalActivities<LedgerActivities>({ startToCloseTimeout: tuning.activityTimeout, retry });
   const stripe = proxyActivities<StripePaymentActivities>({
     taskQueue: stripeTaskQueueFor(workflowInfo().taskQueue),
     startToCloseTimeout: tuning.activityTimeout,
     retry,
   });
+  const pi = input.paymentIntentId;
 
   const state: PaymentState = {
-    paymentIntentId: input.paymentIntentId,
+    paymentIntentId: pi,
     stage: 'loading',
     attention: null,
     accountId: null,
@@ -69,18 +79,19 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     amountMinor: null,
     currency: null,
     ledgerEntryId: null,
+    netMinor: null,
     outcome: null,
   };
-  let noticesSeen = 0;
-  let refundsToSync = false;
+  /** Ids of the Stripe events that woke this run (their inbox rows learn a not_eligible verdict). */
+  const eventIds: string[] = [];
   let decision: OperatorDecision | null = null;
   /**
    * Records an accepted operator update and answers once the waiting step has taken it up (the payment has
-   * left needs_attention). The update's input, note included, stays in the workflow history.
+   * left needs_attention). The update's input, note included, stays in the workflow history and in Postgres.
    */
   const decide = async (taken: OperatorDecision): Promise<PaymentState> => {
     decision = taken;
-    log.info('operator decision', { paymentIntentId: input.paymentIntentId, decision: taken.kind, reason: state.attention?.reason });
+    log.info('operator decision', { paymentIntentId: pi, decision: taken.kind, reason: state.attention?.reason });
     await condition(() => decision !== taken);
     return state;
   };
@@ -91,44 +102,58 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     const refusal = refusalOf(action, state);
     if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.type);
   };
+  const requireReason = (input: { reason?: unknown } | undefined, action: string) => {
+    if (typeof input?.reason !== 'string' || !input.reason.trim()) throw ApplicationFailure.nonRetryable(`${action} needs {"reason": "…"}`, 'InvalidReason');
+  };
   setHandler(paymentStateQuery, () => state);
   setHandler(paymentEventSignal, (notice) => {
-    noticesSeen++;
-    if (REFUND_EVENT_TYPES.includes(notice.eventType)) refundsToSync = true;
+    if (!eventIds.includes(notice.eventId)) eventIds.push(notice.eventId);
   });
   setHandler(retryUpdate, () => decide({ kind: 'retry' }), { validator: () => refuseUnless('retry') });
   setHandler(resolveUpdate, (resolve) => decide({ kind: 'resolve', input: resolve }), {
     validator: (resolve) => {
       refuseUnless('resolve');
-      if (typeof resolve?.accountId !== 'string' || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(resolve.accountId)) {
+      if (typeof resolve?.accountId !== 'string' || !UUID.test(resolve.accountId)) {
         throw ApplicationFailure.nonRetryable('resolve needs {"accountId": "<account uuid>"}', 'InvalidResolve');
       }
     },
   });
   setHandler(rejectUpdate, (reject) => decide({ kind: 'reject', input: reject }), {
-    validator: (reject) => {
-      refuseUnless('reject');
-      if (typeof reject?.reason !== 'string' || !reject.reason.trim()) throw ApplicationFailure.nonRetryable('reject needs {"reason": "…"}', 'InvalidReject');
-    },
+    validator: (reject) => (refuseUnless('reject'), requireReason(reject, 'reject')),
+  });
+  setHandler(skipMirrorUpdate, (skip) => decide({ kind: 'skipMirror', input: skip }), {
+    validator: (skip) => (refuseUnless('skipMirror'), requireReason(skip, 'skipMirror')),
   });
 
   const show = () => setCurrentDetails(describePaymentState(state));
-  const setStage = (stage: PaymentStage) => {
-    if (state.stage !== stage) upsertSearchAttributes([{ key: PaymentStageKey, value: stage }]);
+  /** One search-attribute upsert per visible change: the stage, plus any facts learnt with it. */
+  const setStage = (stage: PaymentStage, facts: SearchAttributeUpdatePair[] = []) => {
+    const changes = state.stage !== stage ? [{ key: PaymentStageKey, value: stage } as SearchAttributeUpdatePair, ...facts] : facts;
+    if (changes.length) upsertSearchAttributes(changes);
     state.stage = stage;
     show();
   };
 
-  /** Waits in needs_attention for an operator; `reject` ends the payment. */
+  /** Waits in needs_attention for an operator; records the decision in Postgres; `reject` ends the payment. */
   async function awaitOperator(reason: AttentionReason, detail: string, failedStage: PaymentStage): Promise<OperatorDecision> {
     state.attention = { reason, detail, failedStage, since: new Date().toISOString() };
     setStage('needs_attention');
     await condition(() => decision !== null);
     const taken = decision!;
+    const record = {
+      paymentIntentId: pi,
+      attentionReason: reason,
+      ...(taken.kind === 'retry' ? { decision: 'retry' as const } : {}),
+      ...(taken.kind === 'resolve' ? { decision: 'resolve' as const, accountId: taken.input.accountId ?? null, reason: taken.input.note ?? null } : {}),
+      ...(taken.kind === 'reject' ? { decision: 'reject' as const, reason: taken.input.reason } : {}),
+      ...(taken.kind === 'skipMirror' ? { decision: 'skip_mirror' as const, reason: taken.input.reason } : {}),
+    } as Parameters<LedgerActivities['recordOperatorDecision']>[0];
+    await books.recordOperatorDecision(record);
     decision = null;
     state.attention = null;
     if (taken.kind === 'reject') throw new OperatorRejected(taken.input.reason);
     setStage(failedStage);
+    if (taken.kind === 'skipMirror') throw new Replan();
     return taken;
   }
 
@@ -141,6 +166,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
         const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
+        if (cause?.type === 'PaymentRejected') throw new Replan(); // a reject recorded meanwhile: the books say so
         const reason = attentionReasonForFailure(cause?.type);
         const failure = err.cause?.message ?? err.message;
         const detail = reason === 'retries_exhausted' ? `${err.activityType} failed on every attempt of its retry budget; last failure: ${failure}` : failure;
@@ -149,42 +175,14 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     }
   }
 
-  async function payableSnapshot(): Promise<{ payable: PaymentIntentSnapshot } | { notPayable: NotPayableOutcome }> {
-    let snapshot = await step('loading', () => stripe.loadPaymentIntent(input.paymentIntentId));
+  /** The account to credit first (no account of record yet): the operator's resolve, else Stripe's customer. */
+  async function accountToCredit(truth: PaymentTruth, current: PaymentBooks): Promise<{ accountId: string; stripeCustomerId: string }> {
+    let resolvedAccountId = current.decisions.resolvedAccountId;
     for (;;) {
-      const verdict = decidePayment(snapshot);
-      if (verdict.kind === 'proceed') return { payable: snapshot };
-      if (verdict.kind === 'not_payable') {
-        return { notPayable: { status: 'not_payable', paymentIntentId: snapshot.id, paymentIntentStatus: verdict.status } };
-      }
-      if (verdict.kind === 'wait_for_payment') {
-        setStage('awaiting_payment');
-        const seen = noticesSeen;
-        await condition(() => noticesSeen > seen, tuning.processingRecheck);
-      } else {
-        await awaitOperator(verdict.reason, verdict.detail, 'loading');
-      }
-      snapshot = await step('loading', () => stripe.loadPaymentIntent(input.paymentIntentId));
-    }
-  }
-
-  async function accountToCredit(customerId: string | null): Promise<string> {
-    let operatorAccount: string | undefined;
-    for (;;) {
-      if (operatorAccount) {
-        const candidate = operatorAccount;
-        if (await step('loading', () => ledger.accountExists(candidate))) return candidate;
-      } else if (customerId) {
-        const found = await step('loading', () => ledger.findAccountIdForCustomer(customerId));
-        if (found) return found;
-      }
-      const [reason, detail]: [AttentionReason, string] = operatorAccount
-        ? ['unknown_account', `account ${operatorAccount} does not exist`]
-        : customerId
-          ? ['no_account_for_customer', `no payconfirm account is linked to Stripe customer ${customerId}`]
-          : ['no_customer', 'the PaymentIntent has no Stripe customer'];
-      const taken = await awaitOperator(reason, detail, 'loading');
-      if (taken.kind === 'resolve') operatorAccount = taken.input.accountId;
+      const found = await step('loading', () => books.findAccountToCredit({ customerId: truth.paymentIntent.customerId, resolvedAccountId }));
+      if (found.found) return found;
+      const taken = await awaitOperator(found.reason, found.detail, 'loading');
+      if (taken.kind === 'resolve') resolvedAccountId = taken.input.accountId ?? null;
     }
   }
 
@@ -195,73 +193,116 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     return outcome;
   };
 
-  try {
-    const loaded = await payableSnapshot();
-    if ('notPayable' in loaded) return await finish(loaded.notPayable);
-    const pi = loaded.payable;
-    Object.assign(state, { customerId: pi.customerId, amountMinor: pi.amountReceivedMinor, currency: pi.currency });
-    upsertSearchAttributes([
-      { key: AmountMinorKey, value: pi.amountReceivedMinor },
-      ...(pi.customerId ? [{ key: StripeCustomerIdKey, value: pi.customerId }] : []),
-    ]);
-
-    const accountId = await accountToCredit(pi.customerId);
-    state.accountId = accountId;
-    upsertSearchAttributes([{ key: AccountIdKey, value: accountId }]);
-
-    const credit = await step('crediting_ledger', () =>
-      ledger.creditLedgerForPayment({ accountId, paymentIntentId: pi.id, amountMinor: pi.amountReceivedMinor, currency: pi.currency }),
-    );
-    state.ledgerEntryId = credit.ledgerEntryId;
-
-    let balanceTransactionId: string | null = null;
-    if (pi.customerId) {
-      const customerId = pi.customerId;
-      const known = pi.metadata.balance_transaction_id || null;
-      const result = await step('crediting_stripe', () =>
-        stripe.creditCustomerBalance({
-          paymentIntentId: pi.id,
-          customerId,
-          amountMinor: pi.amountReceivedMinor,
-          currency: pi.currency,
-          ledgerEntryId: credit.ledgerEntryId,
-          knownBalanceTransactionId: known,
-        }),
-      );
-      balanceTransactionId = result.balanceTransactionId;
-    }
-
-    await step('marking', () =>
-      stripe.markPaymentIntentCredited({
-        paymentIntentId: pi.id,
-        ledgerEntryId: credit.ledgerEntryId,
-        balanceTransactionId,
-        currentMetadata: pi.metadata,
+  /** One pass over the payment's money: read both sides, apply what is missing. Returns the outcome when it ends the run. */
+  async function converge(): Promise<PaymentOutcome | 'wait'> {
+    const loaded = await step('loading', () => books.loadPaymentBooks(pi));
+    let current = loaded.books;
+    const policy = loaded.policy;
+    if (current.decisions.rejected !== null) return { status: 'rejected', paymentIntentId: pi, reason: current.decisions.rejected };
+    const truth = await step('loading', () =>
+      stripe.readPaymentTruth({
+        paymentIntentId: pi,
+        refundsBooked: current.movements.some((m) => m.kind.startsWith('refund_')),
+        disputesBooked: current.movements.some((m) => m.kind.startsWith('dispute_')),
       }),
     );
-
-    // Refund events may arrive before, during or after the credit: debit each refund once, after it.
-    while (refundsToSync) {
-      refundsToSync = false;
-      const refunds = await step('crediting_ledger', () => stripe.listSucceededRefunds(pi.id));
-      if (refunds.length) await step('crediting_ledger', () => ledger.debitRefundsInLedger({ accountId, paymentIntentId: pi.id, refunds }));
+    const snapshot = truth.paymentIntent;
+    const plan = planPayment(truth, current, policy);
+    switch (plan.kind) {
+      case 'rejected':
+        return { status: 'rejected', paymentIntentId: pi, reason: plan.reason };
+      case 'not_eligible':
+        await books.recordEventsIgnored({ eventIds, outcome: plan.why });
+        return { status: 'not_eligible', paymentIntentId: pi, why: plan.why };
+      case 'not_payable':
+        return { status: 'not_payable', paymentIntentId: pi, paymentIntentStatus: plan.status };
+      case 'wait_for_payment':
+        return 'wait';
+      case 'attention':
+        await awaitOperator(plan.reason, plan.detail, 'loading');
+        throw new Replan();
+      case 'apply':
+        break;
     }
 
-    return await finish({
+    const account = current.accountOfRecord ?? (await accountToCredit(truth, current));
+    Object.assign(state, { customerId: snapshot.customerId, amountMinor: snapshot.amountReceivedMinor, currency: snapshot.currency, accountId: account.accountId });
+    const facts: SearchAttributeUpdatePair[] = [
+      { key: AmountMinorKey, value: snapshot.amountReceivedMinor },
+      { key: AccountIdKey, value: account.accountId },
+      ...(snapshot.customerId ? [{ key: StripeCustomerIdKey, value: snapshot.customerId } as SearchAttributeUpdatePair] : []),
+    ];
+    let created: string[] = [];
+    if (plan.movements.length > 0) {
+      const movements = plan.movements;
+      setStage('crediting_ledger', facts);
+      ({ books: current, created } = await step('crediting_ledger', () =>
+        books.applyPaymentMovements({ paymentIntentId: pi, accountId: account.accountId, movements }),
+      ));
+    }
+    const credit = current.movements.find((m) => m.kind === 'payment_credit');
+    if (!credit) throw ApplicationFailure.nonRetryable(`the books of ${pi} hold no credit after applying it`, 'BooksInconsistent');
+    state.ledgerEntryId = credit.ledgerEntryId;
+    state.netMinor = netMinor(current.movements);
+
+    const sync = planStripeSync(current, snapshot.metadata, policy);
+    let creditMirror = credit.balanceTransactionId;
+    if (sync.toMirror.length > 0 || sync.mark) {
+      setStage(MIRROR_STAGE, plan.movements.length > 0 ? [] : facts);
+      const synced = await step(MIRROR_STAGE, () =>
+        stripe.syncStripeBooks({
+          paymentIntentId: pi,
+          mirror: sync.toMirror.length > 0 ? { customerId: account.stripeCustomerId, movements: sync.toMirror, createdThisRun: created } : null,
+          mark: sync.mark ? { ledgerEntryId: credit.ledgerEntryId, creditMovementKey: credit.key, knownBalanceTransactionId: credit.balanceTransactionId } : null,
+        }),
+      );
+      creditMirror = synced.mirrored[credit.key] ?? creditMirror;
+    }
+    const outcome: CreditedOutcome = {
       status: 'credited',
-      paymentIntentId: pi.id,
-      accountId,
+      paymentIntentId: pi,
+      accountId: account.accountId,
       ledgerEntryId: credit.ledgerEntryId,
-      amountMinor: pi.amountReceivedMinor,
-      currency: pi.currency,
-      creditedAt: credit.creditedAt,
-      ledgerEntryCreated: credit.created,
-      balanceTransactionId,
-    });
-  } catch (err) {
-    if (err instanceof OperatorRejected) {
-      return await finish({ status: 'rejected', paymentIntentId: input.paymentIntentId, reason: err.message });
+      amountMinor: credit.amountMinor,
+      currency: credit.currency,
+      creditedAt: credit.createdAt,
+      ledgerEntryCreated: created.includes(credit.key),
+      balanceTransactionId: sync.mirror === 'on' ? creditMirror : null,
+      netMinor: netMinor(current.movements),
+      movements: current.movements.length,
+      mirror: sync.mirror,
+    };
+    return outcome;
+  }
+
+  try {
+    let outcome: PaymentOutcome | null = null;
+    let creditedOnce: CreditedOutcome | null = null;
+    for (;;) {
+      const wokenBy = eventIds.length;
+      let pass: PaymentOutcome | 'wait';
+      try {
+        pass = await converge();
+      } catch (err) {
+        if (err instanceof Replan) continue;
+        throw err;
+      }
+      if (pass === 'wait') {
+        setStage('awaiting_payment');
+        await condition(() => eventIds.length > wokenBy, tuning.processingRecheck);
+        continue;
+      }
+      outcome = pass;
+      if (pass.status === 'credited') {
+        // The first pass that credited is what callers were told: keep its "created" flag across later passes.
+        creditedOnce = creditedOnce ? { ...pass, ledgerEntryCreated: creditedOnce.ledgerEntryCreated || pass.ledgerEntryCreated } : pass;
+        outcome = creditedOnce;
+      }
+      if (eventIds.length === wokenBy || pass.status !== 'credited') break; // converged, unless an event came meanwhile
     }
+    return await finish(outcome);
+  } catch (err) {
+    if (err instanceof OperatorRejected) return await finish({ status: 'rejected', paymentIntentId: pi, reason: err.message });
     throw err;
   }
 }

@@ -1,5 +1,6 @@
 import type { Client, Connection } from '@temporalio/client';
 import type { Pool } from '../db/pool.js';
+import type { MoneyPolicy } from '../domain/credit-policy.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { StripeClient } from '../stripe/stripe-client.js';
@@ -21,6 +22,8 @@ export interface ApiDeps {
     confirmRateLimit: RateLimit;
     webhookSecrets: string[];
     webhookMaxBodyBytes: number;
+    /** CREDIT_PAYMENT_INTENTS and STRIPE_BALANCE_MIRROR (confirm answers not_eligible by it). */
+    moneyPolicy: MoneyPolicy;
   };
   /** Wakes the webhook inbox relay after a new inbox row (set by the webhook module). */
   onInboxRow?: () => void;

@@ -24,6 +24,7 @@ export function buildApiDeps(
       confirmRateLimit: { perMinute: config.http.confirmRateLimitPerMinute },
       webhookSecrets: config.stripe.webhookSecrets,
       webhookMaxBodyBytes: config.http.webhookMaxBodyBytes,
+      moneyPolicy: config.moneyPolicy,
     },
   };
 }

@@ -1,40 +1,41 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Account } from '../db/accounts.js';
 import { findPaymentCredit } from '../db/ledger.js';
-import { decidePayment, type PaymentOutcome, type PaymentState } from '../domain/payment.js';
+import { loadPaymentBooks } from '../db/payment-books.js';
+import { isMarkedCredited } from '../domain/credit-mark.js';
+import type { PaymentOutcome, PaymentState } from '../domain/payment.js';
+import { planPayment } from '../domain/payment-plan.js';
 import { startOrAttachPayment, type PaymentHandle } from '../temporal/payment-workflow-client.js';
 import { paymentStateQuery } from '../../workflows/payment-messages.js';
 import type { ApiDeps } from './api-deps.js';
-import { forbidden, HttpError } from './http-errors.js';
-import { creditedAnswer, notPayableAnswer, outcomeAnswer, pendingAnswer, rejectedAnswer, type PaymentAnswer } from './payment-answers.js';
+import { HttpError } from './http-errors.js';
+import { creditedAnswer, notEligibleAnswer, notPayableAnswer, outcomeAnswer, pendingAnswer, rejectedAnswer, type PaymentAnswer } from './payment-answers.js';
 import { loadOwnedPaymentIntent } from './payment-lookup.js';
 import { withTemporal } from './temporal-calls.js';
 
 /**
  * POST /billing/confirm_payment.
  *
- * 1. Read the PaymentIntent from Stripe: 404 unknown, 403 not the caller's (nothing started or credited).
- * 2. Fully done already (ledger entry + PaymentIntent marked credited): `already_credited`, no workflow.
- * 3. Cannot succeed: 409 `not_payable`, no workflow.
+ * 1. Read the books (Postgres) and the PaymentIntent (Stripe): 404 unknown, 403 not the caller's.
+ * 2. Fully done already (ledger credit + payconfirm's own mark on the PaymentIntent): `already_credited`.
+ * 3. `planPayment` — the one decision function the workflow uses — on what is known: an operator's reject
+ *    stands (409 payment_rejected), no credit purchase (409 not_eligible), cannot succeed (409 not_payable).
  * 4. Otherwise start the payment workflow or attach to the running one (workflow id = PaymentIntent id),
  *    wait a bounded time for its result: `credited` / `already_credited` / 202 `pending` / 409.
  * Any number of concurrent callers land on one execution and read the same ledger entry.
  */
 export async function confirmPayment(deps: ApiDeps, account: Account, paymentIntentId: string): Promise<PaymentAnswer> {
-  const snapshot = await loadOwnedPaymentIntent(deps.stripe, account, paymentIntentId);
+  const books = await loadPaymentBooks(deps.pool, paymentIntentId);
+  const snapshot = await loadOwnedPaymentIntent(deps.stripe, account, books, 403);
   const existing = await findPaymentCredit(deps.pool, paymentIntentId);
-  if (existing && existing.accountId !== account.id) throw forbidden(`PaymentIntent ${paymentIntentId} was credited to another account`);
-  if (existing && snapshot.metadata.credited === 'true') {
+  if (existing && isMarkedCredited(snapshot.metadata)) {
     deps.metrics.duplicatesStopped.inc({ guard: 'ledger_key' });
     return creditedAnswer(existing, 'already_credited');
   }
-  const verdict = decidePayment(snapshot);
-  if (!existing && verdict.kind === 'not_payable') return notPayableAnswer(paymentIntentId, verdict.status, 409);
-  if (!existing) {
-    const rejected = await operatorRejection(deps, paymentIntentId);
-    if (rejected) return rejectedAnswer(paymentIntentId, rejected);
-  }
+  const plan = planPayment({ paymentIntent: snapshot, charge: null, refunds: [], disputes: [] }, books, deps.settings.moneyPolicy);
+  if (plan.kind === 'rejected') return rejectedAnswer(paymentIntentId, plan.reason);
+  if (plan.kind === 'not_eligible') return notEligibleAnswer(paymentIntentId, plan.why, 409);
+  if (plan.kind === 'not_payable') return notPayableAnswer(paymentIntentId, plan.status, 409);
 
   const started = process.hrtime.bigint();
   const handle = await withTemporal(deps, () =>
@@ -77,24 +78,6 @@ async function resultWithin(deps: ApiDeps, handle: PaymentHandle, waitMs: number
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * An operator's `reject` stands: when the latest run of the payment's workflow ended `rejected`, confirming
- * again answers 409 `payment_rejected` instead of starting a new run that would wait for an operator again.
- */
-async function operatorRejection(deps: ApiDeps, paymentIntentId: string): Promise<string | null> {
-  const handle: PaymentHandle = deps.temporal.client.workflow.getHandle(paymentIntentId);
-  return withTemporal(deps, async () => {
-    try {
-      if ((await handle.describe()).status.name !== 'COMPLETED') return null;
-      const outcome = await handle.result();
-      return outcome.status === 'rejected' ? outcome.reason : null;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError || err instanceof WorkflowFailedError) return null;
-      throw err;
-    }
-  });
 }
 
 export type { PaymentState };

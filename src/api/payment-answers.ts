@@ -35,7 +35,8 @@ export function pendingAnswer(paymentIntentId: string, state: Pick<PaymentState,
       status: 'pending',
       payment_intent_id: paymentIntentId,
       stage: state?.stage ?? 'loading',
-      reason: state?.attention ? `${state.attention.reason}: ${state.attention.detail}` : null,
+      // A code only: the detail names hosts, other accounts and Stripe ids that are for operators, not callers.
+      reason: state?.attention?.reason ?? null,
       poll_url: pollUrl,
     },
   };
@@ -69,9 +70,27 @@ export function rejectedAnswer(paymentIntentId: string, reason: string): Payment
   };
 }
 
+/** The PaymentIntent is no credit purchase (CREDIT_PAYMENT_INTENTS): confirm answers 409, a GET 200. */
+export function notEligibleAnswer(paymentIntentId: string, why: string, httpStatus: 200 | 409): PaymentAnswer {
+  return {
+    httpStatus,
+    headers: {},
+    body: {
+      status: 'not_eligible',
+      payment_intent_id: paymentIntentId,
+      ...(httpStatus === 409 ? { error: { code: 'not_eligible', message: `this PaymentIntent is not a credit purchase: ${why}` } } : {}),
+    },
+  };
+}
+
 /** A finished workflow's outcome as an answer; `credited` needs the ledger entry it names. */
 export function outcomeAnswer(outcome: Exclude<PaymentOutcome, { status: 'credited' }>, notPayableStatus: 200 | 409): PaymentAnswer {
-  return outcome.status === 'not_payable'
-    ? notPayableAnswer(outcome.paymentIntentId, outcome.paymentIntentStatus, notPayableStatus)
-    : rejectedAnswer(outcome.paymentIntentId, outcome.reason);
+  switch (outcome.status) {
+    case 'not_payable':
+      return notPayableAnswer(outcome.paymentIntentId, outcome.paymentIntentStatus, notPayableStatus);
+    case 'not_eligible':
+      return notEligibleAnswer(outcome.paymentIntentId, outcome.why, notPayableStatus);
+    case 'rejected':
+      return rejectedAnswer(outcome.paymentIntentId, outcome.reason);
+  }
 }

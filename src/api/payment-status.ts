@@ -1,23 +1,27 @@
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Account } from '../db/accounts.js';
 import { findPaymentCredit } from '../db/ledger.js';
-import { decidePayment } from '../domain/payment.js';
+import { loadPaymentBooks } from '../db/payment-books.js';
+import { planPayment } from '../domain/payment-plan.js';
 import type { PaymentHandle } from '../temporal/payment-workflow-client.js';
 import type { ApiDeps } from './api-deps.js';
 import { answerFromWorkflow } from './confirm-payment.js';
-import { forbidden } from './http-errors.js';
-import { creditedAnswer, notPayableAnswer, pendingAnswer, type PaymentAnswer } from './payment-answers.js';
-import { loadOwnedPaymentIntent } from './payment-lookup.js';
+import { creditedAnswer, notEligibleAnswer, notPayableAnswer, pendingAnswer, rejectedAnswer, type PaymentAnswer } from './payment-answers.js';
+import { loadOwnedPaymentIntent, ownsPayment, strangerError } from './payment-lookup.js';
 import { withTemporal } from './temporal-calls.js';
 
-/** GET /billing/payments/:id — where a payment stands, without starting anything. */
+/**
+ * GET /billing/payments/:id — where a payment stands, without starting anything. A caller who does not own
+ * the payment gets 404, the same answer as for a PaymentIntent that does not exist.
+ */
 export async function paymentStatus(deps: ApiDeps, account: Account, paymentIntentId: string): Promise<PaymentAnswer> {
-  const entry = await findPaymentCredit(deps.pool, paymentIntentId);
-  if (entry) {
-    if (entry.accountId !== account.id) throw forbidden(`PaymentIntent ${paymentIntentId} was credited to another account`);
-    return creditedAnswer(entry, 'credited');
+  const books = await loadPaymentBooks(deps.pool, paymentIntentId);
+  if (books.accountOfRecord) {
+    if (!ownsPayment(account, books, null)) throw strangerError(paymentIntentId, 404);
+    const entry = await findPaymentCredit(deps.pool, paymentIntentId);
+    if (entry) return creditedAnswer(entry, 'credited');
   }
-  const snapshot = await loadOwnedPaymentIntent(deps.stripe, account, paymentIntentId);
+  const snapshot = await loadOwnedPaymentIntent(deps.stripe, account, books, 404);
   const handle: PaymentHandle = deps.temporal.client.workflow.getHandle(paymentIntentId);
   const running = await withTemporal(deps, async () => {
     try {
@@ -28,10 +32,11 @@ export async function paymentStatus(deps: ApiDeps, account: Account, paymentInte
     }
   });
   if (running === null) {
-    const verdict = decidePayment(snapshot);
-    return verdict.kind === 'not_payable'
-      ? notPayableAnswer(paymentIntentId, verdict.status, 200)
-      : pendingAnswer(paymentIntentId, { stage: verdict.kind === 'wait_for_payment' ? 'awaiting_payment' : 'loading', attention: null });
+    const plan = planPayment({ paymentIntent: snapshot, charge: null, refunds: [], disputes: [] }, books, deps.settings.moneyPolicy);
+    if (plan.kind === 'rejected') return rejectedAnswer(paymentIntentId, plan.reason);
+    if (plan.kind === 'not_eligible') return notEligibleAnswer(paymentIntentId, plan.why, 200);
+    if (plan.kind === 'not_payable') return notPayableAnswer(paymentIntentId, plan.status, 200);
+    return pendingAnswer(paymentIntentId, { stage: plan.kind === 'wait_for_payment' ? 'awaiting_payment' : 'loading', attention: null });
   }
   return answerFromWorkflow(deps, handle, running ? 0 : 2_000, 200);
 }

@@ -1,7 +1,8 @@
 import type { Pool, PoolClient } from './pool.js';
-import { ledgerKeyForPaymentCredit, ledgerKeyForRefundDebit } from '../domain/idempotency-keys.js';
+import { ledgerKeyForPaymentCredit } from '../domain/idempotency-keys.js';
+import type { Movement, MovementKind } from '../domain/payment-movements.js';
 
-export type LedgerEntryKind = 'payment_credit' | 'refund_debit' | 'admin_credit' | 'admin_debit';
+export type LedgerEntryKind = MovementKind | 'admin_credit' | 'admin_debit';
 
 export interface LedgerEntry {
   id: string;
@@ -13,6 +14,7 @@ export interface LedgerEntry {
   idempotencyKey: string;
   paymentIntentId: string | null;
   stripeRefundId: string | null;
+  stripeDisputeId: string | null;
   reference: string | null;
   createdAt: Date;
 }
@@ -26,6 +28,7 @@ export interface NewLedgerEntry {
   idempotencyKey: string;
   paymentIntentId?: string | null;
   stripeRefundId?: string | null;
+  stripeDisputeId?: string | null;
   reference?: string | null;
 }
 
@@ -48,7 +51,7 @@ export class LedgerIdempotencyConflictError extends Error {
 
 type Queryable = Pool | PoolClient;
 
-const COLUMNS = `id, seq, account_id, currency, amount_minor, kind, idempotency_key, payment_intent_id, stripe_refund_id, reference, created_at`;
+const COLUMNS = `id, seq, account_id, currency, amount_minor, kind, idempotency_key, payment_intent_id, stripe_refund_id, stripe_dispute_id, reference, created_at`;
 
 interface LedgerRow {
   id: string;
@@ -60,6 +63,7 @@ interface LedgerRow {
   idempotency_key: string;
   payment_intent_id: string | null;
   stripe_refund_id: string | null;
+  stripe_dispute_id: string | null;
   reference: string | null;
   created_at: Date;
 }
@@ -74,6 +78,7 @@ const toEntry = (r: LedgerRow): LedgerEntry => ({
   idempotencyKey: r.idempotency_key,
   paymentIntentId: r.payment_intent_id,
   stripeRefundId: r.stripe_refund_id,
+  stripeDisputeId: r.stripe_dispute_id,
   reference: r.reference,
   createdAt: r.created_at,
 });
@@ -84,7 +89,8 @@ const sameMovement = (a: LedgerEntry, b: NewLedgerEntry): boolean =>
   a.amountMinor === b.amountMinor &&
   a.kind === b.kind &&
   (a.paymentIntentId ?? null) === (b.paymentIntentId ?? null) &&
-  (a.stripeRefundId ?? null) === (b.stripeRefundId ?? null);
+  (a.stripeRefundId ?? null) === (b.stripeRefundId ?? null) &&
+  (a.stripeDisputeId ?? null) === (b.stripeDisputeId ?? null);
 
 /**
  * Appends one ledger entry, exactly once per idempotency key.
@@ -96,8 +102,8 @@ const sameMovement = (a: LedgerEntry, b: NewLedgerEntry): boolean =>
  */
 export async function appendLedgerEntry(db: Queryable, entry: NewLedgerEntry): Promise<AppendResult> {
   const inserted = await db.query<LedgerRow>(
-    `INSERT INTO ledger_entries (account_id, currency, amount_minor, kind, idempotency_key, payment_intent_id, stripe_refund_id, reference)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    `INSERT INTO ledger_entries (account_id, currency, amount_minor, kind, idempotency_key, payment_intent_id, stripe_refund_id, stripe_dispute_id, reference)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
      ON CONFLICT (idempotency_key) DO NOTHING
      RETURNING ${COLUMNS}`,
     [
@@ -108,6 +114,7 @@ export async function appendLedgerEntry(db: Queryable, entry: NewLedgerEntry): P
       entry.idempotencyKey,
       entry.paymentIntentId ?? null,
       entry.stripeRefundId ?? null,
+      entry.stripeDisputeId ?? null,
       entry.reference ?? null,
     ],
   );
@@ -142,19 +149,20 @@ export function creditPayment(
   });
 }
 
-export function debitRefund(
-  db: Queryable,
-  r: { accountId: string; paymentIntentId: string; refundId: string; amountMinor: number; currency: string },
-): Promise<AppendResult> {
+/** Appends one movement of a payment's money model (credit, refund, reversal, dispute) to an account. */
+export function appendMovement(db: Queryable, accountId: string, m: Movement): Promise<AppendResult> {
+  const refund = m.kind === 'refund_debit' || m.kind === 'refund_reversal';
+  const dispute = m.kind === 'dispute_debit' || m.kind === 'dispute_reversal';
   return appendLedgerEntry(db, {
-    accountId: r.accountId,
-    currency: r.currency,
-    amountMinor: -r.amountMinor,
-    kind: 'refund_debit',
-    idempotencyKey: ledgerKeyForRefundDebit(r.refundId),
-    paymentIntentId: r.paymentIntentId,
-    stripeRefundId: r.refundId,
-    reference: `Stripe refund ${r.refundId}`,
+    accountId,
+    currency: m.currency,
+    amountMinor: m.amountMinor,
+    kind: m.kind,
+    idempotencyKey: m.key,
+    paymentIntentId: m.paymentIntentId,
+    stripeRefundId: refund ? m.stripeObjectId : null,
+    stripeDisputeId: dispute ? m.stripeObjectId : null,
+    reference: `Stripe ${m.kind.replace('_', ' ')} ${m.stripeObjectId}`,
   });
 }
 

@@ -104,8 +104,26 @@ export async function recordInboxOutcome(pool: Pool, e: StripeEventSummary, resu
      ON CONFLICT (event_id) DO UPDATE SET
        status = EXCLUDED.status, outcome = EXCLUDED.outcome, last_error = EXCLUDED.last_error,
        dispatched_at = COALESCE(stripe_webhook_events.dispatched_at, now()), dispatch_lease_until = NULL,
-       processed_at = now()`,
+       processed_at = now()
+     WHERE NOT (stripe_webhook_events.status = 'ignored' AND stripe_webhook_events.outcome LIKE '${NOT_ELIGIBLE_OUTCOME}:%')`,
     [...summaryValues(e), payload, result.status, result.outcome, result.lastError ?? null],
+  );
+}
+
+/** Outcome prefix of events about a PaymentIntent that is no credit purchase (written by its payment workflow). */
+export const NOT_ELIGIBLE_OUTCOME = 'not_eligible';
+
+/**
+ * The payment workflow found the PaymentIntent is no credit purchase: the events that woke it are `ignored`
+ * with the reason. The event workflow's own `processed: forwarded…` never overwrites this verdict, whichever
+ * lands first.
+ */
+export async function markEventsIgnoredByPayment(pool: Pool, eventIds: string[], why: string): Promise<void> {
+  if (eventIds.length === 0) return;
+  await pool.query(
+    `UPDATE stripe_webhook_events SET status = 'ignored', outcome = $2, last_error = NULL, processed_at = now(), dispatch_lease_until = NULL
+     WHERE event_id = ANY($1)`,
+    [eventIds, `${NOT_ELIGIBLE_OUTCOME}: ${why}`.slice(0, 2_000)],
   );
 }
 

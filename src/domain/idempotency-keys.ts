@@ -7,19 +7,34 @@
 /** Ledger: the one credit a PaymentIntent may produce. Also enforced by a partial UNIQUE index. */
 export const ledgerKeyForPaymentCredit = (paymentIntentId: string): string => `stripe:payment_intent:${paymentIntentId}`;
 
-/** Ledger: one debit per Stripe refund (partial refunds each have their own id, so they add up). */
+/** Ledger: one debit per Stripe refund whose money left (partial refunds each have their own id, so they add up). */
 export const ledgerKeyForRefundDebit = (refundId: string): string => `stripe:refund:${refundId}`;
+
+/** Ledger: gives a refund's debit back when the refund fails or is canceled. */
+export const ledgerKeyForRefundReversal = (refundId: string): string => `stripe:refund:${refundId}:reversal`;
+
+/** Ledger: one debit per dispute whose funds Stripe withdrew. */
+export const ledgerKeyForDisputeDebit = (disputeId: string): string => `stripe:dispute:${disputeId}`;
+
+/** Ledger: gives a dispute's debit back when Stripe reinstates the funds (dispute won). */
+export const ledgerKeyForDisputeReversal = (disputeId: string): string => `stripe:dispute:${disputeId}:reversal`;
 
 /** Stripe Idempotency-Key for the customer balance transaction that mirrors the ledger credit. */
 export const stripeKeyForCreditTransaction = (paymentIntentId: string): string => `credit-tx:${paymentIntentId}`;
+
+/**
+ * Stripe Idempotency-Key for the balance transaction mirroring any later movement (refund, reversal, dispute):
+ * the movement's own ledger key, so one movement can never produce two mirror transactions.
+ */
+export const stripeKeyForMirrorTransaction = (movementKey: string): string => `mirror-tx:${movementKey}`;
 
 /** Stripe Idempotency-Key for marking the PaymentIntent's metadata as credited. */
 export const stripeKeyForCreditMark = (paymentIntentId: string): string => `credit-mark:${paymentIntentId}`;
 
 /**
  * Stripe stores a 500 under its key and replays it for 24 h. When a replayed 5xx proves a key is spent
- * without effect (the lookup found nothing), the next generation of the same key is used:
- * `credit-tx:pi_1`, `credit-tx:pi_1:g1`, `credit-tx:pi_1:g2`, … — still derived only from the PaymentIntent.
+ * without effect (a lookup made after it found nothing), the next generation of the same key is used:
+ * `credit-tx:pi_1`, `credit-tx:pi_1:g1`, `credit-tx:pi_1:g2`, … — still derived only from Stripe ids.
  */
 export const keyGeneration = (baseKey: string, generation: number): string =>
   generation === 0 ? baseKey : `${baseKey}:g${generation}`;

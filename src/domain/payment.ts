@@ -13,6 +13,7 @@ export const PAYMENT_STAGES = [
   'needs_attention',
   'credited',
   'not_payable',
+  'not_eligible',
   'rejected',
 ] as const;
 export type PaymentStage = (typeof PAYMENT_STAGES)[number];
@@ -47,7 +48,14 @@ export interface CreditedOutcome {
   creditedAt: string;
   /** True when this run wrote the ledger entry; false when it found the one an earlier run wrote. */
   ledgerEntryCreated: boolean;
+  /** The Stripe customer balance transaction mirroring the credit (null: mirror off or skipped). */
   balanceTransactionId: string | null;
+  /** The PaymentIntent's net in the ledger after every movement so far (credit − refunds − disputes). */
+  netMinor: number;
+  /** How many ledger movements the PaymentIntent has (the credit included). */
+  movements: number;
+  /** The Stripe customer balance mirror: `on`, `off` (STRIPE_BALANCE_MIRROR) or `skipped` by an operator. */
+  mirror: 'on' | 'off' | 'skipped';
 }
 export interface NotPayableOutcome {
   status: 'not_payable';
@@ -59,7 +67,13 @@ export interface RejectedOutcome {
   paymentIntentId: string;
   reason: string;
 }
-export type PaymentOutcome = CreditedOutcome | NotPayableOutcome | RejectedOutcome;
+/** The PaymentIntent is no credit purchase (CREDIT_PAYMENT_INTENTS): it moves no money. */
+export interface NotEligibleOutcome {
+  status: 'not_eligible';
+  paymentIntentId: string;
+  why: string;
+}
+export type PaymentOutcome = CreditedOutcome | NotPayableOutcome | RejectedOutcome | NotEligibleOutcome;
 
 /** Why a payment waits for an operator. */
 export type AttentionReason =
@@ -71,6 +85,7 @@ export type AttentionReason =
   | 'stripe_request_rejected'
   | 'ledger_conflict'
   | 'unknown_account'
+  | 'stripe_key_generations_exhausted'
   | 'retries_exhausted';
 
 export interface Attention {
@@ -112,6 +127,10 @@ export interface ResolveInput {
 export interface RejectInput {
   reason: string;
 }
+/** Leave the Stripe customer balance alone for this payment from now on (the ledger goes on). */
+export interface SkipMirrorInput {
+  reason: string;
+}
 
 /** What the `state` query returns: enough for the UI, the CLI and the confirm endpoint. */
 export interface PaymentState {
@@ -123,5 +142,7 @@ export interface PaymentState {
   amountMinor: number | null;
   currency: string | null;
   ledgerEntryId: string | null;
+  /** The PaymentIntent's net in the ledger (null before the credit). */
+  netMinor: number | null;
   outcome: PaymentOutcome | null;
 }

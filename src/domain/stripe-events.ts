@@ -32,11 +32,22 @@ export const PAYMENT_START_TYPES: readonly string[] = [
 ];
 
 /**
- * Refund events: the payment workflow (started if needed) lists the PaymentIntent's succeeded refunds after its
- * credit and debits each once, keyed by refund id. Must stay within workflows/payment-messages.ts REFUND_EVENT_TYPES
- * (test/stripe-events.test.ts checks it).
+ * Events about money that moves after the credit: refunds (pending, succeeded, failed, canceled) and disputes
+ * (funds withdrawn, reinstated, closed). Each wakes the payment workflow (started if none runs), which re-reads
+ * Stripe and applies the movements it lacks: the event is only a nudge.
  */
-export const REFUND_TYPES: readonly string[] = ['charge.refunded', 'charge.refund.updated', 'refund.created', 'refund.updated'];
+export const MONEY_MOVED_TYPES: readonly string[] = [
+  'charge.refunded',
+  'charge.refund.updated',
+  'refund.created',
+  'refund.updated',
+  'refund.failed',
+  'charge.dispute.created',
+  'charge.dispute.updated',
+  'charge.dispute.closed',
+  'charge.dispute.funds_withdrawn',
+  'charge.dispute.funds_reinstated',
+];
 
 /** Events that only nudge a payment workflow already waiting on the PaymentIntent (it re-reads Stripe). */
 export const INFORM_TYPES: readonly string[] = [
@@ -115,7 +126,7 @@ function paymentIntentOf(type: string, object: Record<string, unknown>): { ok: t
 
 /** What the event workflow does with an event. Pure: the same event always routes the same way. */
 export function routeStripeEvent(e: StripeEventSummary): EventRoute {
-  const handled = PAYMENT_START_TYPES.includes(e.type) || REFUND_TYPES.includes(e.type) || INFORM_TYPES.includes(e.type);
+  const handled = PAYMENT_START_TYPES.includes(e.type) || MONEY_MOVED_TYPES.includes(e.type) || INFORM_TYPES.includes(e.type);
   if (!handled) return { action: 'ignore', why: `event type ${e.type} is not handled` };
   if (!e.paymentIntentId) return { action: 'ignore', why: `${e.type} names no PaymentIntent` };
   if (INFORM_TYPES.includes(e.type)) return { action: 'inform', paymentIntentId: e.paymentIntentId };

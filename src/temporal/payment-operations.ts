@@ -1,8 +1,8 @@
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import type { AttentionReason, PaymentOutcome, PaymentState, RejectInput, ResolveInput } from '../domain/payment.js';
+import type { AttentionReason, PaymentOutcome, PaymentState, RejectInput, ResolveInput, SkipMirrorInput } from '../domain/payment.js';
 import { OPERATOR_HINTS } from '../../workflows/operator-actions.js';
-import { paymentStateQuery, rejectUpdate, resolveUpdate, retryUpdate } from '../../workflows/payment-messages.js';
+import { paymentStateQuery, rejectUpdate, resolveUpdate, retryUpdate, skipMirrorUpdate } from '../../workflows/payment-messages.js';
 import type { paymentWorkflow } from '../../workflows/payment-workflow.js';
 import { AccountIdKey, AmountMinorKey, StripeCustomerIdKey } from './search-attributes.js';
 
@@ -107,7 +107,11 @@ export function queryPaymentState(client: Client, paymentIntentId: string, opts:
   return client.connection.withDeadline(deadline(opts), () => handleOf(client, paymentIntentId).query(paymentStateQuery));
 }
 
-export type OperatorAction = { kind: 'retry' } | { kind: 'resolve'; input: ResolveInput } | { kind: 'reject'; input: RejectInput };
+export type OperatorAction =
+  | { kind: 'retry' }
+  | { kind: 'resolve'; input: ResolveInput }
+  | { kind: 'reject'; input: RejectInput }
+  | { kind: 'skipMirror'; input: SkipMirrorInput };
 
 /** The workflow refused the update (its validator): the payment is not waiting, or the action does not apply. */
 export class OperatorUpdateRefusedError extends Error {
@@ -147,6 +151,8 @@ export async function sendOperatorUpdate(
           return handle.executeUpdate(resolveUpdate, { args: [action.input] });
         case 'reject':
           return handle.executeUpdate(rejectUpdate, { args: [action.input] });
+        case 'skipMirror':
+          return handle.executeUpdate(skipMirrorUpdate, { args: [action.input] });
       }
     });
   } catch (err) {

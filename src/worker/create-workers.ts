@@ -4,6 +4,7 @@ import { createLedgerActivities } from '../../activities/ledger-activities.js';
 import { createStripePaymentActivities } from '../../activities/stripe-payment-activities.js';
 import { createStripeEventActivities } from '../../activities/stripe-event-activities.js';
 import type { Pool } from '../db/pool.js';
+import { DEFAULT_MONEY_POLICY, type MoneyPolicy } from '../domain/credit-policy.js';
 import type { Metrics } from '../metrics.js';
 import { observeStripeCalls, type StripeClient } from '../stripe/stripe-client.js';
 import { stripeActivitiesPerSecond } from '../stripe/stripe-rate-limit.js';
@@ -28,6 +29,8 @@ export interface WorkerDeps {
   /** A prebuilt bundle (tests bundle once per run); default: bundle `workflows/` at start. */
   workflowBundle?: WorkflowBundleOption;
   paymentWorkflowTuning?: PaymentWorkflowTuning;
+  /** CREDIT_PAYMENT_INTENTS and STRIPE_BALANCE_MIRROR; default: tagged, mirror on. */
+  moneyPolicy?: MoneyPolicy;
   shutdownGraceTimeMs?: number;
 }
 
@@ -51,7 +54,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     taskQueue: deps.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: {
-      ...createLedgerActivities({ pool: deps.pool, ...(deps.metrics ? { metrics: deps.metrics } : {}) }),
+      ...createLedgerActivities({ pool: deps.pool, policy: deps.moneyPolicy ?? DEFAULT_MONEY_POLICY, ...(deps.metrics ? { metrics: deps.metrics } : {}) }),
       ...createStripeEventActivities({
         pool: deps.pool,
         payments: { client: deps.client, taskQueue: deps.taskQueue, tuning: deps.paymentWorkflowTuning },
@@ -61,7 +64,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const stripe = await Worker.create({
     ...common,
     taskQueue: stripeTaskQueueFor(deps.taskQueue),
-    activities: createStripePaymentActivities({ stripe: deps.stripe, ...(deps.metrics ? { metrics: deps.metrics } : {}) }),
+    activities: createStripePaymentActivities({ stripe: deps.stripe, pool: deps.pool, ...(deps.metrics ? { metrics: deps.metrics } : {}) }),
     maxTaskQueueActivitiesPerSecond: stripeActivityRate,
   });
   return [main, stripe];

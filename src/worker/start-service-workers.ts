@@ -27,6 +27,7 @@ export async function startServiceWorkers(config: ServiceConfig, backends: Backe
     client: backends.temporal.client,
     metrics,
     stripeRateLimitPerSecond: config.stripe.rateLimitPerSecond,
+    moneyPolicy: config.moneyPolicy,
     shutdownGraceTimeMs: config.shutdownGraceMs,
   });
   await ensureInboxPruneSchedule(backends.temporal.client, config.temporal.taskQueue, config.webhookInboxRetentionDays);

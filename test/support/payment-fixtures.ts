@@ -1,4 +1,5 @@
 import { createAccount } from '../../src/db/accounts.js';
+import { CREDIT_TAG_KEY, CREDIT_TAG_VALUE } from '../../src/domain/credit-policy.js';
 import type { FakeStripe } from './fake-stripe/index.js';
 import type { TestContext } from './test-context.js';
 
@@ -15,12 +16,22 @@ export async function newCustomer(ctx: TestContext, fake: FakeStripe, currency?:
   return { customerId: customer.id, accountId: account.id, apiKey };
 }
 
+/** Metadata of a credit purchase (what a checkout sets through payment_intent_data.metadata). */
+export const CREDIT_PURCHASE_METADATA = { [CREDIT_TAG_KEY]: CREDIT_TAG_VALUE };
+
+/** A PaymentIntent in the fake; a credit purchase (tagged) unless `metadata` says otherwise. */
 export function newPaymentIntent(
   fake: FakeStripe,
   customerId: string | null,
-  opts: { amount?: number; currency?: string; status?: Parameters<FakeStripe['createPaymentIntent']>[0]['status'] } = {},
+  opts: { amount?: number; currency?: string; status?: Parameters<FakeStripe['createPaymentIntent']>[0]['status']; metadata?: Record<string, string> } = {},
 ): string {
-  return fake.createPaymentIntent({ amount: opts.amount ?? 2_500, currency: opts.currency ?? 'usd', customer: customerId, status: opts.status ?? 'succeeded' }).id;
+  return fake.createPaymentIntent({
+    amount: opts.amount ?? 2_500,
+    currency: opts.currency ?? 'usd',
+    customer: customerId,
+    status: opts.status ?? 'succeeded',
+    metadata: opts.metadata ?? CREDIT_PURCHASE_METADATA,
+  }).id;
 }
 
 /** Rows and Stripe objects that record money for a PaymentIntent: what every exactly-once test counts. */

@@ -1,3 +1,4 @@
+import { DEFAULT_MONEY_POLICY, type MoneyPolicy } from '../../src/domain/credit-policy.js';
 import type { Router } from 'express';
 import type { ApiDeps } from '../../src/api/api-deps.js';
 import { createApp } from '../../src/api/app.js';
@@ -24,6 +25,7 @@ export async function startTestApi(
     metrics?: Metrics;
     confirmWaitMs?: number;
     confirmRateLimit?: RateLimit;
+    moneyPolicy?: MoneyPolicy;
     extraRoutes?: (deps: ApiDeps) => Router[];
     logLevel?: string;
     /** Overrides logLevel: e.g. a logger writing to a stream the test reads. */
@@ -37,7 +39,11 @@ export async function startTestApi(
     payments: { client: ctx.client, taskQueue: ctx.taskQueue, tuning: TEST_TUNING },
     logger: opts.logger ?? createLogger({ level: opts.logLevel ?? 'silent' }),
     metrics: opts.metrics ?? createMetrics(),
-    settings: { confirmWaitMs: opts.confirmWaitMs ?? 15_000, confirmRateLimit: opts.confirmRateLimit ?? { perMinute: 0 }, webhookSecrets: [TEST_WEBHOOK_SECRET], webhookMaxBodyBytes: 256 * 1024 },
+    settings: {
+      confirmWaitMs: opts.confirmWaitMs ?? 15_000, confirmRateLimit: opts.confirmRateLimit ?? { perMinute: 0 }, webhookSecrets: [TEST_WEBHOOK_SECRET],
+      webhookMaxBodyBytes: 256 * 1024,
+      moneyPolicy: opts.moneyPolicy ?? DEFAULT_MONEY_POLICY,
+    },
   };
   const server = await listen(createApp(deps, opts.extraRoutes?.(deps) ?? []), 0, '127.0.0.1');
   return { url: server.url, deps, close: () => server.close(1_000) };

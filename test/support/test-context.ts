@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { migrateUp } from '../../src/db/migrate.js';
 import { createPool, quoteIdent, type Pool } from '../../src/db/pool.js';
+import type { MoneyPolicy } from '../../src/domain/credit-policy.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { installWorkerRuntime } from '../../src/temporal/worker-runtime.js';
@@ -68,7 +69,7 @@ export interface RunningWorkers {
 /** Runs payconfirm's real workers in this process against the run's Temporal server. */
 export async function startTestWorkers(
   ctx: TestContext,
-  opts: { stripe: StripeClient; tuning?: PaymentWorkflowTuning; stripeRateLimitPerSecond?: number; metrics?: Metrics },
+  opts: { stripe: StripeClient; tuning?: PaymentWorkflowTuning; stripeRateLimitPerSecond?: number; metrics?: Metrics; moneyPolicy?: MoneyPolicy },
 ): Promise<RunningWorkers> {
   // Tests inject failures on purpose: the SDK's per-attempt warnings would drown the report.
   installWorkerRuntime({ logger: createLogger({ level: 'error', name: 'test-worker' }), level: 'ERROR' });
@@ -85,6 +86,7 @@ export async function startTestWorkers(
     stripeRateLimitPerSecond: opts.stripeRateLimitPerSecond ?? 1_000,
     workflowBundle: { codePath: ctx.workflowBundlePath },
     paymentWorkflowTuning: opts.tuning ?? TEST_TUNING,
+    ...(opts.moneyPolicy ? { moneyPolicy: opts.moneyPolicy } : {}),
     shutdownGraceTimeMs: 2_000,
   });
   const abort = new AbortController();

@@ -24,6 +24,7 @@ const usage = `Usage:
   payconfirm payments retry pi_… [--wait MS] [--json]
   payconfirm payments resolve pi_… --account ACCOUNT_UUID [--note TEXT] [--wait MS] [--json]
   payconfirm payments reject pi_… --reason TEXT [--wait MS] [--json]
+  payconfirm payments skip-mirror pi_… --reason TEXT [--wait MS] [--json]
 
 stuck    lists payments waiting for an operator: the Temporal visibility query
            ${STUCK_PAYMENTS_QUERY} AND TaskQueue="QUEUE"
@@ -31,7 +32,11 @@ stuck    lists payments waiting for an operator: the Temporal visibility query
          \`state\` query.
 retry    runs the failed step again, once its cause is fixed.
 resolve  credits the given account (for no_customer, no_account_for_customer, unknown_account).
-reject   ends the payment without crediting (refused once the ledger is credited).
+reject   ends the payment without crediting (refused once the ledger is credited). Stored in
+         Postgres: every later event, confirm or run after history retention finds it.
+skip-mirror  when a Stripe mirror step cannot succeed (customer deleted, metadata full) after the
+         ledger credit: leaves the Stripe customer balance alone for this payment from now on, so
+         the payment and its later refunds go on in the ledger. Stored in Postgres with the reason.
 
 The payment workflow refuses an update that does not apply (not in needs_attention, resolve for
 another reason, reject after the ledger credit); the refusal is printed as is. After an accepted
@@ -42,7 +47,7 @@ Environment: TEMPORAL_ADDRESS (required), TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEU
 TEMPORAL_TLS_CERT_PATH / TEMPORAL_TLS_KEY_PATH.
 Exit: 0 listed, or the update was applied and the payment finished (credited / rejected)
       · 2 applied, but the payment is still running or waits for an operator again
-      · 3 the payment ended not_payable · 4 the workflow refused the update, or no such running payment
+      · 3 the payment ended not_payable or not_eligible · 4 the workflow refused the update, or no such running payment
       · 1 usage, configuration or connection error.
 `;
 
@@ -69,18 +74,28 @@ async function listStuck(argv: string[], io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
-const EXIT_BY_OUTCOME: Record<PaymentOutcome['status'], ExitCode> = { credited: EXIT.ok, rejected: EXIT.ok, not_payable: EXIT.notPayable };
+const EXIT_BY_OUTCOME: Record<PaymentOutcome['status'], ExitCode> = {
+  credited: EXIT.ok,
+  rejected: EXIT.ok,
+  not_payable: EXIT.notPayable,
+  not_eligible: EXIT.notPayable,
+};
 
 function describeState(paymentIntentId: string, state: PaymentState): string {
   const outcome = state.outcome;
   if (outcome?.status === 'credited') return `${paymentIntentId} credited: ${outcome.amountMinor} ${outcome.currency} to account ${outcome.accountId}, ledger entry ${outcome.ledgerEntryId}`;
   if (outcome?.status === 'rejected') return `${paymentIntentId} rejected: ${outcome.reason}`;
   if (outcome?.status === 'not_payable') return `${paymentIntentId} not_payable: the PaymentIntent is ${outcome.paymentIntentStatus}`;
+  if (outcome?.status === 'not_eligible') return `${paymentIntentId} not_eligible: ${outcome.why}`;
   if (state.attention) return `${paymentIntentId} waits for an operator again: ${state.attention.reason} at ${state.attention.failedStage}: ${state.attention.detail}`;
   return `${paymentIntentId} is running (stage ${state.stage}); see \`payconfirm payments stuck\` or the Temporal UI`;
 }
 
-async function sendUpdate(kind: OperatorAction['kind'], argv: string[], io: CliIo): Promise<number> {
+/** CLI sub-command → the workflow's update. */
+const ACTION_OF = { retry: 'retry', resolve: 'resolve', reject: 'reject', 'skip-mirror': 'skipMirror' } as const;
+
+async function sendUpdate(sub: keyof typeof ACTION_OF, argv: string[], io: CliIo): Promise<number> {
+  const kind = ACTION_OF[sub];
   const { values, positionals } = parseCommandArgs(argv, {
     json: { type: 'boolean' },
     wait: { type: 'string' },
@@ -100,20 +115,20 @@ async function sendUpdate(kind: OperatorAction['kind'], argv: string[], io: CliI
     } catch (err) {
       if (err instanceof OperatorUpdateRefusedError || err instanceof PaymentNotRunningError) {
         const json = values.json ? { error: { code: err instanceof OperatorUpdateRefusedError ? 'update_refused' : 'not_running', message: err.message } } : undefined;
-        throw new CliFailure(`${kind} refused: ${err.message}`, EXIT.refused, json);
+        throw new CliFailure(`${sub} refused: ${err.message}`, EXIT.refused, json);
       }
       if (err instanceof PaymentUnresponsiveError) throw new CliFailure(err.message, EXIT.failure);
       throw err;
     }
     const { state } = waitMs > 0 ? await awaitSettlement(client, paymentIntentId, { timeoutMs: waitMs }) : { state: accepted };
     const exit = state.outcome ? EXIT_BY_OUTCOME[state.outcome.status] : EXIT.pending;
-    io.stdout(values.json ? jsonText({ paymentIntentId, action: kind, accepted: true, state }) : `${kind} accepted. ${describeState(paymentIntentId, state)}\n`);
+    io.stdout(values.json ? jsonText({ paymentIntentId, action: sub, accepted: true, state }) : `${sub} accepted. ${describeState(paymentIntentId, state)}\n`);
     return exit;
   });
 }
 
 function actionFrom(kind: OperatorAction['kind'], values: { account?: string | undefined; note?: string | undefined; reason?: string | undefined }): OperatorAction {
-  const allowed: readonly string[] = { retry: [], resolve: ['account', 'note'], reject: ['reason'] }[kind];
+  const allowed: readonly string[] = { retry: [], resolve: ['account', 'note'], reject: ['reason'], skipMirror: ['reason'] }[kind];
   for (const option of ['account', 'note', 'reason'] as const) {
     if (values[option] !== undefined && !allowed.includes(option)) throw new UsageError(`--${option} does not apply to ${kind}`);
   }
@@ -126,6 +141,9 @@ function actionFrom(kind: OperatorAction['kind'], values: { account?: string | u
     case 'reject':
       if (!values.reason?.trim()) throw new UsageError('reject needs --reason TEXT');
       return { kind, input: { reason: values.reason } };
+    case 'skipMirror':
+      if (!values.reason?.trim()) throw new UsageError('skip-mirror needs --reason TEXT');
+      return { kind, input: { reason: values.reason } };
   }
 }
 
@@ -133,7 +151,7 @@ export const paymentsCommand: CommandGroup = {
   name: 'payments',
   synopsis: [
     'payments stuck [--json] [--task-queue QUEUE]            list payments waiting for an operator',
-    'payments retry|resolve|reject pi_… …                    operator updates (see payments --help)',
+    'payments retry|resolve|reject|skip-mirror pi_… …        operator updates (see payments --help)',
   ],
   usage,
   async run(argv, io) {
@@ -145,6 +163,7 @@ export const paymentsCommand: CommandGroup = {
       case 'retry':
       case 'resolve':
       case 'reject':
+      case 'skip-mirror':
         return sendUpdate(parsed.sub, parsed.rest, io);
       default:
         throw new UsageError(`unknown command: payments ${parsed.sub}`);

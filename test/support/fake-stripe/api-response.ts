@@ -29,6 +29,14 @@ export function jsonResponse(
   };
 }
 
+/** The `id` of the object a successful response carries, if any. */
+export function responseObjectId(response: ApiResponse): string | undefined {
+  if (response.status !== 200) return undefined;
+  const json: unknown = JSON.parse(response.body);
+  if (typeof json !== 'object' || json === null || !('id' in json)) return undefined;
+  return typeof json.id === 'string' ? json.id : undefined;
+}
+
 export function errorResponse(error: ApiError, context: ResponseContext): ApiResponse {
   return jsonResponse(error.status, error.toJSON(), context, error.headers);
 }

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errorResponse, type ApiResponse } from './api-response.js';
+import { errorResponse, responseObjectId, type ApiResponse } from './api-response.js';
 import { FakeStripeState } from './fake-stripe-state.js';
 import { FaultInjector } from './fault-injector.js';
 import { HttpExchange } from './http-exchange.js';
@@ -62,6 +62,11 @@ export class FakeStripeServer {
 
   expireIdempotencyKeys(): void {
     this.idempotency.expireAll();
+  }
+
+  /** Forgets every saved idempotent result that is the object `id`, so its key executes afresh. */
+  forgetSavedResponsesOf(id: string): void {
+    this.idempotency.forgetWhere((response) => responseObjectId(response) === id);
   }
 
   /** Abandons held requests, closes every connection and stops listening. Idempotent. */

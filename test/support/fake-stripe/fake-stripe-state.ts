@@ -3,24 +3,33 @@
  * Methods return the live stored objects; callers that hand objects to test
  * code must copy them. Business-rule failures throw Stripe-shaped `ApiError`s.
  */
+import { canMoveDispute, fundsMovement, isInquiry } from './dispute-lifecycle.js';
 import { unixSeconds } from './ids.js';
 import { applyMetadata, type MetadataUpdate } from './metadata.js';
+import { canMoveRefund, refundHoldsAmount, type InitialRefundStatus } from './refund-lifecycle.js';
 import { invalidRequest, resourceMissing } from './stripe-errors.js';
 import {
   buildBalanceTransaction,
   buildCharge,
   buildCustomer,
+  buildDeletedCustomer,
+  buildDispute,
+  buildDisputeBalanceTransaction,
   buildPaymentIntent,
   buildRefund,
   type ChargeObject,
   type CustomerBalanceTransactionObject,
   type CustomerInit,
   type CustomerObject,
+  type DeletedCustomerObject,
+  type DisputeObject,
+  type DisputeStatus,
   type Metadata,
   type PaymentIntentInit,
   type PaymentIntentObject,
   type PaymentIntentStatus,
   type RefundObject,
+  type RefundStatus,
 } from './stripe-objects.js';
 
 export interface PaymentIntentSetup extends PaymentIntentInit {
@@ -38,6 +47,28 @@ export interface RefundRequest {
   amount?: number;
   metadata?: Metadata;
   reason?: string;
+  /** Default `succeeded`; the API only creates succeeded refunds. */
+  status?: InitialRefundStatus;
+}
+
+export interface RefundStatusChange {
+  /** Only for `failed` (default `unknown`) or `canceled` (default none). */
+  failureReason?: string;
+}
+
+export interface DisputeRequest {
+  paymentIntent: string;
+  /** Default: the part of the charge not refunded. */
+  amount?: number;
+  /** An inquiry (`warning_needs_response`) instead of a chargeback (`needs_response`). */
+  inquiry?: boolean;
+  /** Default `fraudulent`. */
+  reason?: string;
+}
+
+export interface DisputeFilter {
+  paymentIntent?: string;
+  charge?: string;
 }
 
 export interface BalanceTransactionRequest {
@@ -66,18 +97,42 @@ export class FakeStripeState {
   private readonly paymentIntents = new Map<string, PaymentIntentObject>();
   private readonly charges = new Map<string, ChargeObject>();
   private readonly refunds: RefundObject[] = [];
+  private readonly disputes = new Map<string, DisputeObject>();
   private readonly balanceTransactions: CustomerBalanceTransactionObject[] = [];
+  private readonly deletedCustomerIds = new Set<string>();
 
   createCustomer(init: CustomerInit): CustomerObject {
+    if (init.id !== undefined && this.deletedCustomerIds.has(init.id)) {
+      throw new Error(`fake-stripe: customer ${init.id} was deleted; its id cannot be reused`);
+    }
     return insertUnique(this.customers, buildCustomer(init));
   }
 
+  /** A customer that exists and is not deleted. */
   findCustomer(id: string): CustomerObject | undefined {
     return this.customers.get(id);
   }
 
+  /** Deleted customers are missing here, as they are for every Stripe call but a retrieve. */
   requireCustomer(id: string, reference: Reference = FROM_PATH): CustomerObject {
     return required(this.customers.get(id), 'customer', id, reference);
+  }
+
+  /** What a retrieve (or an expansion) shows: the customer, or the stub of a deleted one. */
+  lookupCustomer(id: string): CustomerObject | DeletedCustomerObject | undefined {
+    return this.deletedCustomerIds.has(id) ? buildDeletedCustomer(id) : this.customers.get(id);
+  }
+
+  retrieveCustomer(id: string): CustomerObject | DeletedCustomerObject {
+    return required(this.lookupCustomer(id), 'customer', id, FROM_PATH);
+  }
+
+  /** Stripe keeps a deleted customer's id; everything but a retrieve then answers "No such customer". */
+  deleteCustomer(id: string): DeletedCustomerObject {
+    this.requireCustomer(id);
+    this.customers.delete(id);
+    this.deletedCustomerIds.add(id);
+    return buildDeletedCustomer(id);
   }
 
   createPaymentIntent(setup: PaymentIntentSetup): PaymentIntentObject {
@@ -142,11 +197,98 @@ export class FakeStripeState {
     return refund;
   }
 
+  findRefund(id: string): RefundObject | undefined {
+    return this.refunds.find((refund) => refund.id === id);
+  }
+
+  requireRefund(id: string, reference: Reference = FROM_PATH): RefundObject {
+    return required(this.findRefund(id), 'refund', id, reference);
+  }
+
+  /**
+   * Moves a refund along its lifecycle (see refund-lifecycle.ts); a refund
+   * that fails or is canceled gives its amount back to the charge. A move
+   * Stripe never makes throws a plain `Error` (test misuse).
+   */
+  setRefundStatus(id: string, status: RefundStatus, change: RefundStatusChange = {}): RefundObject {
+    const refund = this.requireRefund(id);
+    if (!canMoveRefund(refund.status, status)) {
+      throw new Error(`fake-stripe: refund ${id} cannot go from ${refund.status} to ${status}`);
+    }
+    const releases = !refundHoldsAmount(status);
+    if (change.failureReason !== undefined && !releases) {
+      throw new Error(`fake-stripe: only a failed or canceled refund has a failure_reason (refund ${id} -> ${status})`);
+    }
+    if (releases) {
+      const charge = this.requireCharge(refund.charge);
+      charge.amount_refunded -= refund.amount;
+      charge.refunded = charge.amount_refunded === charge.amount;
+      refund.failure_reason = change.failureReason ?? (status === 'failed' ? 'unknown' : null);
+    }
+    refund.status = status;
+    return refund;
+  }
+
   /** Newest first. */
   listRefunds(filter: RefundFilter): RefundObject[] {
     return this.refunds
       .filter((refund) => filter.paymentIntent === undefined || refund.payment_intent === filter.paymentIntent)
       .filter((refund) => filter.charge === undefined || refund.charge === filter.charge)
+      .reverse();
+  }
+
+  /**
+   * Opens a dispute on the intent's latest charge. A chargeback withdraws the
+   * disputed amount at once; an inquiry moves no money. Misuse (no charge, a
+   * charge already disputed, an amount out of range) throws a plain `Error`.
+   */
+  createDispute(request: DisputeRequest): DisputeObject {
+    const intent = this.requirePaymentIntent(request.paymentIntent);
+    if (intent.latest_charge === null) {
+      throw new Error(`fake-stripe: payment intent ${intent.id} has no charge to dispute`);
+    }
+    const charge = this.requireCharge(intent.latest_charge);
+    if (charge.disputed) throw new Error(`fake-stripe: charge ${charge.id} is already disputed`);
+    const amount = request.amount ?? charge.amount - charge.amount_refunded;
+    if (!Number.isSafeInteger(amount) || amount < 1 || amount > charge.amount) {
+      throw new Error(`fake-stripe: cannot dispute ${amount} of charge ${charge.id} (amount ${charge.amount})`);
+    }
+    const status: DisputeStatus = request.inquiry === true ? 'warning_needs_response' : 'needs_response';
+    const dispute = insertUnique(this.disputes, buildDispute(charge, { amount, reason: request.reason ?? 'fraudulent', status }));
+    if (!isInquiry(status)) dispute.balance_transactions.push(buildDisputeBalanceTransaction(dispute, 'dispute'));
+    charge.disputed = true;
+    return dispute;
+  }
+
+  findDispute(id: string): DisputeObject | undefined {
+    return this.disputes.get(id);
+  }
+
+  requireDispute(id: string, reference: Reference = FROM_PATH): DisputeObject {
+    return required(this.disputes.get(id), 'dispute', id, reference);
+  }
+
+  /**
+   * Moves a dispute along its lifecycle (see dispute-lifecycle.ts), adding
+   * the withdrawal or reinstatement that move causes. A move Stripe never
+   * makes throws a plain `Error` (test misuse).
+   */
+  setDisputeStatus(id: string, status: DisputeStatus): DisputeObject {
+    const dispute = this.requireDispute(id);
+    if (!canMoveDispute(dispute.status, status)) {
+      throw new Error(`fake-stripe: dispute ${id} cannot go from ${dispute.status} to ${status}`);
+    }
+    const movement = fundsMovement(dispute.status, status);
+    if (movement !== undefined) dispute.balance_transactions.push(buildDisputeBalanceTransaction(dispute, movement));
+    dispute.status = status;
+    return dispute;
+  }
+
+  /** Newest first. */
+  listDisputes(filter: DisputeFilter): DisputeObject[] {
+    return [...this.disputes.values()]
+      .filter((dispute) => filter.paymentIntent === undefined || dispute.payment_intent === filter.paymentIntent)
+      .filter((dispute) => filter.charge === undefined || dispute.charge === filter.charge)
       .reverse();
   }
 
@@ -172,6 +314,23 @@ export class FakeStripeState {
   /** Oldest first; all customers unless one is given. */
   listBalanceTransactions(customerId?: string): CustomerBalanceTransactionObject[] {
     return this.balanceTransactions.filter((txn) => customerId === undefined || txn.customer === customerId);
+  }
+
+  /**
+   * Removes a customer balance transaction as if it had never been applied:
+   * the customer's balance and the `ending_balance` of its later transactions
+   * move back by its amount. (Drift for tests; Stripe has no such call.)
+   */
+  deleteBalanceTransaction(id: string): CustomerBalanceTransactionObject {
+    const index = this.balanceTransactions.findIndex((txn) => txn.id === id);
+    const [removed] = index === -1 ? [] : this.balanceTransactions.splice(index, 1);
+    if (removed === undefined) throw resourceMissing('customer_balance_transaction', id, 'id');
+    for (const later of this.balanceTransactions.slice(index)) {
+      if (later.customer === removed.customer) later.ending_balance -= removed.amount;
+    }
+    const customer = this.customers.get(removed.customer);
+    if (customer !== undefined) customer.balance -= removed.amount;
+    return removed;
   }
 
   private refundableCharge(request: RefundRequest): ChargeObject {

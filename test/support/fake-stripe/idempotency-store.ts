@@ -75,6 +75,13 @@ export class IdempotencyStore<R> {
     }
   }
 
+  /** Forgets the saved results `matches` picks, as if they had never been saved. In-flight keys stay locked. */
+  forgetWhere(matches: (response: R) => boolean): void {
+    for (const [scope, entry] of this.entries) {
+      if (entry.response !== undefined && matches(entry.response)) this.entries.delete(scope);
+    }
+  }
+
   private reserve(scope: string, endpoint: string, fingerprint: string): Reservation<R> {
     const entry: Entry<R> = { endpoint, fingerprint, firstSeenAt: this.now() };
     this.entries.set(scope, entry);

@@ -13,17 +13,22 @@ import { FakeStripeServer } from './fake-stripe-server.js';
 import type { PaymentIntentSetup } from './fake-stripe-state.js';
 import type { FaultHandle, FaultRule } from './fault-injector.js';
 import type { PathPattern } from './path-pattern.js';
+import type { InitialRefundStatus } from './refund-lifecycle.js';
 import type { RequestLogEntry } from './request-log.js';
 import {
   buildEvent,
   type CustomerBalanceTransactionObject,
   type CustomerInit,
   type CustomerObject,
+  type DeletedCustomerObject,
+  type DisputeObject,
+  type DisputeStatus,
   type EventInit,
   type EventObject,
   type PaymentIntentObject,
   type PaymentIntentStatus,
   type RefundObject,
+  type RefundStatus,
 } from './stripe-objects.js';
 
 export interface FakeStripeOptions {
@@ -31,6 +36,25 @@ export interface FakeStripeOptions {
   idempotencyWindowMs?: number;
   /** The only accepted secret key; anything else gets a 401. Default `sk_test_fake`. */
   apiKey?: string;
+}
+
+export interface RefundSetup {
+  /** Default `succeeded`. A pending refund already counts in the charge's `amount_refunded`. */
+  status?: InitialRefundStatus;
+}
+
+export interface RefundStatusOptions {
+  /** `failure_reason` of a `failed` (default `unknown`) or `canceled` (default `null`) refund. */
+  failureReason?: string;
+}
+
+export interface DisputeSetup {
+  /** Default: the charge's amount not refunded. */
+  amount?: number;
+  /** Opens an inquiry (`warning_needs_response`, no money moves) instead of a chargeback (`needs_response`). */
+  inquiry?: boolean;
+  /** Default `fraudulent`. */
+  reason?: string;
 }
 
 export interface FakeStripeFaults {
@@ -48,16 +72,56 @@ export interface FakeStripe {
   close(): Promise<void>;
 
   createCustomer(init?: CustomerInit): CustomerObject;
+  /**
+   * Deletes the customer, as `DELETE /v1/customers/:id` would: a retrieve then
+   * answers `{ id, object: 'customer', deleted: true }`, every other call
+   * (balance transactions included) a 404 "No such customer", and
+   * `getCustomer` `undefined`.
+   */
+  deleteCustomer(id: string): DeletedCustomerObject;
   /** Status defaults to `succeeded` (with a charge and `amount_received = amount`). */
   createPaymentIntent(setup: PaymentIntentSetup): PaymentIntentObject;
   /** Becoming `succeeded` creates the charge if the intent has none yet. */
   setPaymentIntentStatus(id: string, status: PaymentIntentStatus): PaymentIntentObject;
   /** Refunds `amount` (default: everything not refunded yet) of the intent's charge. */
-  refundPaymentIntent(id: string, amount?: number): RefundObject;
+  refundPaymentIntent(id: string, amount?: number, opts?: RefundSetup): RefundObject;
+  /**
+   * Moves a refund as Stripe would: `pending` / `requires_action` -> `succeeded` |
+   * `failed` | `canceled`; `requires_action` -> `pending`; `succeeded` -> `failed`.
+   * Becoming `failed` or `canceled` gives the amount back to the charge
+   * (`amount_refunded`, `refunded`). Any other move throws an `Error`.
+   */
+  setRefundStatus(refundId: string, status: RefundStatus, opts?: RefundStatusOptions): RefundObject;
+  /**
+   * Opens a dispute on the intent's latest charge (an `Error` if it has none)
+   * and marks the charge `disputed`. A chargeback withdraws the amount at once
+   * (a `dispute` balance transaction of `-amount`); an inquiry moves no money.
+   */
+  createDispute(paymentIntentId: string, opts?: DisputeSetup): DisputeObject;
+  /**
+   * Moves a dispute as Stripe would: `warning_needs_response` -> `warning_under_review` |
+   * `warning_closed` | `needs_response`; `warning_under_review` -> `warning_closed` |
+   * `needs_response`; `needs_response` -> `under_review` | `won` | `lost`;
+   * `under_review` -> `won` | `lost`. Escalating an inquiry withdraws the funds;
+   * winning a chargeback reinstates them (a `dispute_reversal` of `+amount`).
+   * Any other move throws an `Error`.
+   */
+  setDisputeStatus(id: string, status: DisputeStatus): DisputeObject;
   getPaymentIntent(id: string): PaymentIntentObject | undefined;
+  /** `undefined` for an unknown or deleted customer. */
   getCustomer(id: string): CustomerObject | undefined;
+  getRefund(id: string): RefundObject | undefined;
+  getDispute(id: string): DisputeObject | undefined;
   /** Every customer balance transaction created (of one customer if given), oldest first. */
   balanceTransactions(customerId?: string): CustomerBalanceTransactionObject[];
+  /**
+   * Plants drift: removes a customer balance transaction as if Stripe had never
+   * applied it. The customer's balance (and later transactions' `ending_balance`)
+   * move back by its amount, it leaves every list, and saved idempotency keys
+   * whose result was this transaction are forgotten, so a retry under the same
+   * key creates a new one. Returns the removed transaction.
+   */
+  deleteBalanceTransaction(id: string): CustomerBalanceTransactionObject;
   /** A Stripe `event` wrapping `object` (not stored, not sent anywhere). */
   buildEvent<T extends object>(type: string, object: T, opts?: EventInit): EventObject<T>;
 
@@ -88,12 +152,24 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     apiKey,
     close: () => server.close(),
     createCustomer: (init = {}) => copy(state.createCustomer(init)),
+    deleteCustomer: (id) => copy(state.deleteCustomer(id)),
     createPaymentIntent: (setup) => copy(state.createPaymentIntent({ ...setup, status: setup.status ?? 'succeeded' })),
     setPaymentIntentStatus: (id, status) => copy(state.setPaymentIntentStatus(id, status)),
-    refundPaymentIntent: (id, amount) => copy(state.createRefund({ paymentIntent: id, amount })),
+    refundPaymentIntent: (id, amount, opts = {}) =>
+      copy(state.createRefund({ paymentIntent: id, amount, status: opts.status ?? 'succeeded' })),
+    setRefundStatus: (refundId, status, opts) => copy(state.setRefundStatus(refundId, status, opts)),
+    createDispute: (paymentIntentId, opts = {}) => copy(state.createDispute({ ...opts, paymentIntent: paymentIntentId })),
+    setDisputeStatus: (id, status) => copy(state.setDisputeStatus(id, status)),
     getPaymentIntent: (id) => copyIfFound(state.findPaymentIntent(id)),
     getCustomer: (id) => copyIfFound(state.findCustomer(id)),
+    getRefund: (id) => copyIfFound(state.findRefund(id)),
+    getDispute: (id) => copyIfFound(state.findDispute(id)),
     balanceTransactions: (customerId) => copy(state.listBalanceTransactions(customerId)),
+    deleteBalanceTransaction: (id) => {
+      const removed = state.deleteBalanceTransaction(id);
+      server.forgetSavedResponsesOf(removed.id);
+      return copy(removed);
+    },
     buildEvent: (type, object, opts) => buildEvent(type, object, Stripe.API_VERSION, opts),
     faults: { add: (rule) => faults.add(rule), clear: () => faults.clear() },
     expireIdempotencyKeys: () => server.expireIdempotencyKeys(),
@@ -113,16 +189,21 @@ function copyIfFound<T>(value: T | undefined): T | undefined {
 }
 
 export type { PaymentIntentSetup } from './fake-stripe-state.js';
+export type { InitialRefundStatus } from './refund-lifecycle.js';
 export type { ErrorFault, FaultHandle, FaultKind, FaultMethod, FaultRule, LostResponseFault, RateLimitFault, TimeoutFault } from './fault-injector.js';
 export type { FormObject, FormValue } from './form-body.js';
 export type { PathPattern } from './path-pattern.js';
 export type { RequestLogEntry } from './request-log.js';
 export type { StripeErrorPayload, StripeErrorType } from './stripe-errors.js';
 export type {
+  BalanceTransactionObject,
   ChargeObject,
   CustomerBalanceTransactionObject,
   CustomerInit,
   CustomerObject,
+  DeletedCustomerObject,
+  DisputeObject,
+  DisputeStatus,
   EventInit,
   EventObject,
   ListObject,
@@ -130,5 +211,6 @@ export type {
   PaymentIntentObject,
   PaymentIntentStatus,
   RefundObject,
+  RefundStatus,
 } from './stripe-objects.js';
 export { waitUntil } from './wait-until.js';

@@ -2,9 +2,13 @@
  * Stripe metadata semantics: a `metadata` hash is merged into the existing
  * one, a key sent with an empty value is deleted, and `metadata=` (empty
  * string for the whole hash) clears everything.
+ *
+ * Limits (https://docs.stripe.com/metadata): 50 keys (counted on the merged
+ * result too), keys up to 40 characters, values up to 500; breaking one is a
+ * 400 `invalid_request_error` with param `metadata`.
  */
 import type { FormObject, FormValue } from './form-body.js';
-import { invalidRequest } from './stripe-errors.js';
+import { invalidRequest, type ApiError } from './stripe-errors.js';
 import type { Metadata } from './stripe-objects.js';
 
 export type MetadataUpdate =
@@ -24,25 +28,25 @@ export function readMetadataParam(value: FormValue | undefined, param = 'metadat
   }
   const entries: Record<string, string> = {};
   for (const [key, entry] of Object.entries(value)) {
-    entries[key] = readMetadataEntry(`${param}[${key}]`, key, entry);
+    entries[key] = readMetadataEntry(param, key, entry);
   }
-  if (Object.values(entries).filter((entry) => entry !== '').length > MAX_KEYS) {
-    throw invalidRequest(`You can specify up to ${MAX_KEYS} keys in metadata.`, { param });
-  }
+  if (Object.values(entries).filter((entry) => entry !== '').length > MAX_KEYS) throw tooManyKeys(param);
   return { kind: 'merge', entries };
 }
 
-function readMetadataEntry(param: string, key: string, value: FormValue): string {
+function readMetadataEntry(hashParam: string, key: string, value: FormValue): string {
+  const param = `${hashParam}[${key}]`;
   if (typeof value !== 'string') throw invalidRequest('Invalid string', { param });
   if (key.length > MAX_KEY_LENGTH) {
-    throw invalidRequest(`Metadata keys can have a maximum length of ${MAX_KEY_LENGTH} characters.`, { param });
+    throw invalidRequest(`Invalid key: ${key} must be a string of at most ${MAX_KEY_LENGTH} characters`, { param: hashParam });
   }
   if (value.length > MAX_VALUE_LENGTH) {
-    throw invalidRequest(`Metadata values can have a maximum length of ${MAX_VALUE_LENGTH} characters.`, { param });
+    throw invalidRequest(`Invalid val: ${value} must be a string of at most ${MAX_VALUE_LENGTH} characters`, { param: hashParam });
   }
   return value;
 }
 
+/** Throws the 400 when the merged result has more keys than Stripe allows. */
 export function applyMetadata(current: Metadata, update: MetadataUpdate | undefined): Metadata {
   if (update === undefined) return { ...current };
   if (update.kind === 'clear') return {};
@@ -51,7 +55,12 @@ export function applyMetadata(current: Metadata, update: MetadataUpdate | undefi
     if (value === '') delete next[key];
     else next[key] = value;
   }
+  if (Object.keys(next).length > MAX_KEYS) throw tooManyKeys();
   return next;
+}
+
+function tooManyKeys(param = 'metadata'): ApiError {
+  return invalidRequest(`You can specify up to ${MAX_KEYS} keys in metadata.`, { param });
 }
 
 /** Metadata of an object being created from request parameters. */

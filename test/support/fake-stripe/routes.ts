@@ -22,10 +22,11 @@ import type { PaymentIntentStatus } from './stripe-objects.js';
 const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'];
 
 export function stripeRoutes(state: FakeStripeState): Route[] {
-  const customer = (id: string): object | undefined => state.findCustomer(id);
+  const customer = (id: string): object | undefined => state.lookupCustomer(id);
   const charge = (id: string): object | undefined => state.findCharge(id);
   const paymentIntent = (id: string): object | undefined => state.findPaymentIntent(id);
   const intentExpanders: Expanders = { customer, latest_charge: charge };
+  const chargeAndIntent: Expanders = { charge, payment_intent: paymentIntent };
 
   return [
     route('POST', '/v1/payment_intents', ({ params }) => {
@@ -76,7 +77,7 @@ export function stripeRoutes(state: FakeStripeState): Route[] {
     route('GET', '/v1/customers/:id', (input) => {
       rejectUnknownParams(input.params, []);
       const expand = objectExpansion(input.params, {});
-      return () => expand(state.requireCustomer(input.pathParam('id')));
+      return () => expand(state.retrieveCustomer(input.pathParam('id')));
     }),
 
     route('POST', '/v1/customers/:id/balance_transactions', (input) => {
@@ -120,7 +121,7 @@ export function stripeRoutes(state: FakeStripeState): Route[] {
       if (request.reason !== undefined && !REFUND_REASONS.includes(request.reason)) {
         throw parameterInvalid('reason', `Invalid reason: must be one of ${REFUND_REASONS.join(', ')}`);
       }
-      const expand = objectExpansion(params, { charge, payment_intent: paymentIntent });
+      const expand = objectExpansion(params, chargeAndIntent);
       return () => expand(state.createRefund(request));
     }),
 
@@ -128,8 +129,28 @@ export function stripeRoutes(state: FakeStripeState): Route[] {
       rejectUnknownParams(params, ['payment_intent', 'charge', ...PAGE_PARAMS]);
       const filter = { paymentIntent: optionalString(params, 'payment_intent'), charge: optionalString(params, 'charge') };
       const page = readPageRequest(params);
-      const expand = listExpansion(params, { charge, payment_intent: paymentIntent });
+      const expand = listExpansion(params, chargeAndIntent);
       return () => expand(paginate(state.listRefunds(filter), page, '/v1/refunds', 'refund'));
+    }),
+
+    route('GET', '/v1/refunds/:id', (input) => {
+      rejectUnknownParams(input.params, []);
+      const expand = objectExpansion(input.params, chargeAndIntent);
+      return () => expand(state.requireRefund(input.pathParam('id')));
+    }),
+
+    route('GET', '/v1/disputes', ({ params }) => {
+      rejectUnknownParams(params, ['payment_intent', 'charge', ...PAGE_PARAMS]);
+      const filter = { paymentIntent: optionalString(params, 'payment_intent'), charge: optionalString(params, 'charge') };
+      const page = readPageRequest(params);
+      const expand = listExpansion(params, chargeAndIntent);
+      return () => expand(paginate(state.listDisputes(filter), page, '/v1/disputes', 'dispute'));
+    }),
+
+    route('GET', '/v1/disputes/:id', (input) => {
+      rejectUnknownParams(input.params, []);
+      const expand = objectExpansion(input.params, chargeAndIntent);
+      return () => expand(state.requireDispute(input.pathParam('id')));
     }),
 
     route('GET', '/v1/charges/:id', (input) => {

@@ -16,6 +16,18 @@ export type PaymentIntentStatus =
   | 'canceled'
   | 'succeeded';
 
+export type RefundStatus = 'pending' | 'requires_action' | 'succeeded' | 'failed' | 'canceled';
+
+/** Inquiries are the `warning_*` statuses; the others belong to chargebacks. */
+export type DisputeStatus =
+  | 'warning_needs_response'
+  | 'warning_under_review'
+  | 'warning_closed'
+  | 'needs_response'
+  | 'under_review'
+  | 'won'
+  | 'lost';
+
 export interface CustomerObject {
   id: string;
   object: 'customer';
@@ -27,6 +39,13 @@ export interface CustomerObject {
   livemode: false;
   metadata: Metadata;
   name: string | null;
+}
+
+/** What Stripe answers for a customer that was deleted. */
+export interface DeletedCustomerObject {
+  id: string;
+  object: 'customer';
+  deleted: true;
 }
 
 export interface PaymentIntentObject {
@@ -61,6 +80,7 @@ export interface ChargeObject {
   created: number;
   currency: string;
   customer: string | null;
+  disputed: boolean;
   livemode: false;
   metadata: Metadata;
   paid: boolean;
@@ -77,10 +97,41 @@ export interface RefundObject {
   charge: string;
   created: number;
   currency: string;
+  failure_reason: string | null;
   metadata: Metadata;
   payment_intent: string;
   reason: string | null;
-  status: 'succeeded';
+  status: RefundStatus;
+}
+
+/** An entry of the account balance (not a customer balance). */
+export interface BalanceTransactionObject {
+  id: string;
+  object: 'balance_transaction';
+  /** Negative: funds withdrawn from the account; positive: funds reinstated. */
+  amount: number;
+  created: number;
+  currency: string;
+  description: string | null;
+  reporting_category: 'dispute' | 'dispute_reversal';
+  type: 'adjustment';
+}
+
+export interface DisputeObject {
+  id: string;
+  object: 'dispute';
+  amount: number;
+  /** Zero, one (withdrawal) or two (withdrawal, reinstatement) entries, oldest first. */
+  balance_transactions: BalanceTransactionObject[];
+  charge: string;
+  created: number;
+  currency: string;
+  is_charge_refundable: false;
+  livemode: false;
+  metadata: Metadata;
+  payment_intent: string;
+  reason: string;
+  status: DisputeStatus;
 }
 
 export interface CustomerBalanceTransactionObject {
@@ -140,6 +191,10 @@ export function buildCustomer(init: CustomerInit): CustomerObject {
   };
 }
 
+export function buildDeletedCustomer(id: string): DeletedCustomerObject {
+  return { id, object: 'customer', deleted: true };
+}
+
 export interface PaymentIntentInit {
   id?: string;
   amount: number;
@@ -187,6 +242,7 @@ export function buildCharge(intent: PaymentIntentObject): ChargeObject {
     created: unixSeconds(),
     currency: intent.currency,
     customer: intent.customer,
+    disputed: false,
     livemode: false,
     metadata: {},
     paid: true,
@@ -199,6 +255,7 @@ export function buildCharge(intent: PaymentIntentObject): ChargeObject {
 export interface RefundExtras {
   metadata?: Metadata;
   reason?: string | null;
+  status?: RefundStatus;
 }
 
 export function buildRefund(charge: ChargeObject, amount: number, extras: RefundExtras = {}): RefundObject {
@@ -210,10 +267,54 @@ export function buildRefund(charge: ChargeObject, amount: number, extras: Refund
     charge: charge.id,
     created: unixSeconds(),
     currency: charge.currency,
+    failure_reason: null,
     metadata: { ...extras.metadata },
     payment_intent: charge.payment_intent,
     reason: extras.reason ?? null,
-    status: 'succeeded',
+    status: extras.status ?? 'succeeded',
+  };
+}
+
+export interface DisputeInit {
+  amount: number;
+  reason: string;
+  status: DisputeStatus;
+}
+
+/** A dispute without balance transactions; the state adds them as funds move. */
+export function buildDispute(charge: ChargeObject, init: DisputeInit): DisputeObject {
+  return {
+    id: newId('dp'),
+    object: 'dispute',
+    amount: init.amount,
+    balance_transactions: [],
+    charge: charge.id,
+    created: unixSeconds(),
+    currency: charge.currency,
+    is_charge_refundable: false,
+    livemode: false,
+    metadata: {},
+    payment_intent: charge.payment_intent,
+    reason: init.reason,
+    status: init.status,
+  };
+}
+
+/** The withdrawal (`dispute`) or reinstatement (`dispute_reversal`) of a chargeback's funds. */
+export function buildDisputeBalanceTransaction(
+  dispute: DisputeObject,
+  category: BalanceTransactionObject['reporting_category'],
+): BalanceTransactionObject {
+  const withdrawal = category === 'dispute';
+  return {
+    id: newId('txn'),
+    object: 'balance_transaction',
+    amount: withdrawal ? -dispute.amount : dispute.amount,
+    created: unixSeconds(),
+    currency: dispute.currency,
+    description: `Chargeback ${withdrawal ? 'withdrawal' : 'reversal'} for ${dispute.charge}`,
+    reporting_category: category,
+    type: 'adjustment',
   };
 }
 

@@ -1,0 +1,185 @@
+import type { Movement } from '../domain/payment-movements.js';
+import type { BookedMovement, PaymentBooks, PaymentDecisions } from '../domain/payment-plan.js';
+import { appendMovement, type AppendResult } from './ledger.js';
+import { inTransaction, type Pool } from './pool.js';
+
+/**
+ * A payment's books in Postgres: its ledger movements, their Stripe mirror records, and the operator
+ * decisions that bind every later path. The SQL rules behind them: src/db/migrations/*_payment_books.sql.
+ */
+
+/** The PaymentIntent was rejected by an operator: the database refuses its credit. */
+export class PaymentRejectedError extends Error {
+  override readonly name = 'PaymentRejectedError';
+}
+
+/** A movement after the credit aimed at another account than the account of record (or came before the credit). */
+export class AccountOfRecordError extends Error {
+  override readonly name = 'AccountOfRecordError';
+}
+
+/** An operator decision that no longer applies (reject or resolve after the credit). */
+export class DecisionRefusedError extends Error {
+  override readonly name = 'DecisionRefusedError';
+}
+
+/** Maps the books triggers' RAISE (SQLSTATE P0001, HINT names the rule) to typed errors. */
+function typedRuleError(err: unknown): unknown {
+  const e = err as { code?: string; hint?: string; message?: string };
+  if (e?.code !== 'P0001') return err;
+  if (e.hint === 'payment_rejected') return new PaymentRejectedError(e.message);
+  if (e.hint === 'account_of_record' || e.hint === 'no_credit') return new AccountOfRecordError(e.message);
+  if (e.hint === 'already_credited') return new DecisionRefusedError(e.message);
+  return err;
+}
+
+interface MovementRow {
+  idempotency_key: string;
+  kind: BookedMovement['kind'];
+  amount_minor: number;
+  currency: string;
+  id: string;
+  created_at: Date;
+  account_id: string;
+  stripe_customer_id: string;
+  balance_transaction_id: string | null;
+}
+
+/** Reads the books of one PaymentIntent in one snapshot. */
+export async function loadPaymentBooks(pool: Pool, paymentIntentId: string): Promise<PaymentBooks> {
+  const [movements, decisions] = await Promise.all([
+    pool.query<MovementRow>(
+      `SELECT l.idempotency_key, l.kind, l.amount_minor, l.currency, l.id, l.created_at, l.account_id, a.stripe_customer_id,
+              m.balance_transaction_id
+       FROM ledger_entries l
+       JOIN accounts a ON a.id = l.account_id
+       LEFT JOIN ledger_mirror m ON m.movement_key = l.idempotency_key
+       WHERE l.payment_intent_id = $1
+       ORDER BY l.seq`,
+      [paymentIntentId],
+    ),
+    pool.query<{ decision: string; account_id: string | null; reason: string | null }>(
+      `SELECT decision, account_id, reason FROM payment_decisions
+       WHERE payment_intent_id = $1 AND decision IN ('reject', 'resolve', 'skip_mirror')`,
+      [paymentIntentId],
+    ),
+  ]);
+  const credit = movements.rows.find((r) => r.kind === 'payment_credit');
+  const decided = (kind: string) => decisions.rows.find((d) => d.decision === kind);
+  const lasting: PaymentDecisions = {
+    rejected: decided('reject')?.reason ?? null,
+    resolvedAccountId: decided('resolve')?.account_id ?? null,
+    mirrorSkipped: decided('skip_mirror')?.reason ?? null,
+  };
+  return {
+    paymentIntentId,
+    accountOfRecord: credit ? { accountId: credit.account_id, stripeCustomerId: credit.stripe_customer_id } : null,
+    movements: movements.rows.map((r) => ({
+      key: r.idempotency_key,
+      kind: r.kind,
+      amountMinor: r.amount_minor,
+      currency: r.currency,
+      ledgerEntryId: r.id,
+      createdAt: r.created_at.toISOString(),
+      balanceTransactionId: r.balance_transaction_id,
+    })),
+    decisions: lasting,
+  };
+}
+
+/**
+ * Applies movements to the account in one transaction: all or none. Each is idempotent on its key, so a
+ * retry or a concurrent run finds the rows already there and changes nothing.
+ */
+export async function applyMovements(pool: Pool, accountId: string, movements: readonly Movement[]): Promise<AppendResult[]> {
+  if (movements.length === 0) return [];
+  try {
+    return await inTransaction(pool, async (client) => {
+      const results: AppendResult[] = [];
+      for (const m of movements) results.push(await appendMovement(client, accountId, m));
+      return results;
+    });
+  } catch (err) {
+    throw typedRuleError(err);
+  }
+}
+
+export interface MirrorRecord {
+  movementKey: string;
+  ledgerEntryId: string;
+  stripeCustomerId: string;
+  balanceTransactionId: string;
+  /** Stripe's sign (the opposite of the ledger movement). */
+  amountMinor: number;
+  currency: string;
+}
+
+/** Records that a Stripe balance transaction mirrors a ledger movement; a second record of the same movement is a no-op. */
+export async function recordMirror(pool: Pool, r: MirrorRecord): Promise<void> {
+  await pool.query(
+    `INSERT INTO ledger_mirror (movement_key, ledger_entry_id, stripe_customer_id, balance_transaction_id, amount_minor, currency)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (movement_key) DO NOTHING`,
+    [r.movementKey, r.ledgerEntryId, r.stripeCustomerId, r.balanceTransactionId, r.amountMinor, r.currency],
+  );
+}
+
+export type DecisionKind = 'reject' | 'resolve' | 'skip_mirror' | 'retry';
+
+export interface NewDecision {
+  paymentIntentId: string;
+  decision: DecisionKind;
+  accountId?: string | null;
+  reason?: string | null;
+  attentionReason?: string | null;
+}
+
+/**
+ * Stores an operator decision (and the audit trail of retries). A lasting decision recorded twice keeps
+ * the first. Reject and resolve after the credit are refused by the database (DecisionRefusedError).
+ */
+export async function recordDecision(pool: Pool, d: NewDecision): Promise<void> {
+  try {
+    await pool.query(
+      `INSERT INTO payment_decisions (payment_intent_id, decision, account_id, reason, attention_reason)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (payment_intent_id, decision) WHERE decision IN ('reject', 'resolve', 'skip_mirror') DO NOTHING`,
+      [d.paymentIntentId, d.decision, d.accountId ?? null, d.reason ?? null, d.attentionReason ?? null],
+    );
+  } catch (err) {
+    throw typedRuleError(err);
+  }
+}
+
+export interface DecisionRow {
+  paymentIntentId: string;
+  decision: DecisionKind;
+  accountId: string | null;
+  reason: string | null;
+  attentionReason: string | null;
+  decidedAt: Date;
+}
+
+/** The audit trail of one payment's operator decisions, oldest first. */
+export async function listDecisions(pool: Pool, paymentIntentId: string): Promise<DecisionRow[]> {
+  const { rows } = await pool.query<{
+    payment_intent_id: string;
+    decision: DecisionKind;
+    account_id: string | null;
+    reason: string | null;
+    attention_reason: string | null;
+    decided_at: Date;
+  }>(
+    `SELECT payment_intent_id, decision, account_id, reason, attention_reason, decided_at
+     FROM payment_decisions WHERE payment_intent_id = $1 ORDER BY decided_at, id`,
+    [paymentIntentId],
+  );
+  return rows.map((r) => ({
+    paymentIntentId: r.payment_intent_id,
+    decision: r.decision,
+    accountId: r.account_id,
+    reason: r.reason,
+    attentionReason: r.attention_reason,
+    decidedAt: r.decided_at,
+  }));
+}
