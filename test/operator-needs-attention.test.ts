@@ -131,7 +131,7 @@ describe('needs_attention: each reason waits in plain sight, and operators settl
     expect(byPi.get(pis.zeroAmount)!.detail).toBe('amount_received is 0');
     expect(byPi.get(pis.badCurrency)!.detail).toBe('currency "us$" is not an ISO code');
     expect(byPi.get(pis.idempotency)!.detail).toMatch(/idempotency/i);
-    expect(byPi.get(pis.retryBudget)!.detail).toMatch(/creditCustomerBalance failed on every attempt of its retry budget; last failure: .*Stripe 500/);
+    expect(byPi.get(pis.retryBudget)!.detail).toMatch(/syncStripeBooks failed on every attempt of its retry budget; last failure: .*Stripe 500/);
     expect(byPi.get(pis.currencyRefused)!.detail).toMatch(/Stripe 400 .*balance in eur/);
     for (const s of stuck) {
       expect(s.since).toMatch(/^\d{4}-\d\d-\d\dT/);
@@ -165,7 +165,9 @@ describe('needs_attention: each reason waits in plain sight, and operators settl
     expect(after.stage).not.toBe('needs_attention');
     expect(await outcomeOf(ctx, pi)).toMatchObject({ status: 'credited', accountId: linked.accountId, amountMinor: 1_100 });
     expect(await ledgerCreditsOf(pi)).toEqual([{ account_id: linked.accountId, amount_minor: 1_100 }]);
-    expect((await moneyFor(ctx, fake, pi, customers.noAccountResolve)).stripeCredits).toHaveLength(1);
+    // The mirror follows the account of record: the resolved account's Stripe customer, not the PaymentIntent's.
+    expect((await moneyFor(ctx, fake, pi, linked.customerId)).stripeCredits).toHaveLength(1);
+    expect((await moneyFor(ctx, fake, pi, customers.noAccountResolve)).stripeCredits).toHaveLength(0);
     await expect(sendOperatorUpdate(ctx.client, pi, { kind: 'resolve', input: { accountId: linked.accountId } })).rejects.toBeInstanceOf(PaymentNotRunningError);
     expect(await ledgerCreditsOf(pi)).toHaveLength(1);
   });
@@ -198,9 +200,11 @@ describe('needs_attention: each reason waits in plain sight, and operators settl
       '--input', JSON.stringify({ accountId: linked.accountId }),
     ]);
     expect(stdout).toContain('loading'); // the update's result: the state, out of needs_attention
-    expect(await outcomeOf(ctx, pi)).toMatchObject({ status: 'credited', accountId: linked.accountId, amountMinor: 1_300, balanceTransactionId: null });
+    const outcome = await outcomeOf(ctx, pi);
+    expect(outcome).toMatchObject({ status: 'credited', accountId: linked.accountId, amountMinor: 1_300, balanceTransactionId: expect.any(String) });
     expect(await ledgerCreditsOf(pi)).toEqual([{ account_id: linked.accountId, amount_minor: 1_300 }]);
-    expect(fake.balanceTransactions().filter((t) => t.metadata.payment_intent === pi)).toEqual([]); // no Stripe customer to credit
+    // The mirror goes to the account of record's Stripe customer (the PaymentIntent has none).
+    expect(fake.balanceTransactions().filter((t) => t.metadata.payment_intent === pi).map((t) => [t.customer, t.amount])).toEqual([[linked.customerId, -1_300]]);
   });
 
   it('amount_anomaly: resolve is refused, retry finds the same anomaly, reject ends it crediting nothing', async () => {

@@ -1,22 +1,35 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { asyncLocalStorage, Context, type Info } from '@temporalio/activity';
+import { ApplicationFailure, noopMetricMeter, type Logger } from '@temporalio/common';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createStripePaymentActivities, type StripePaymentActivities } from '../activities/stripe-payment-activities.js';
+import { createAccount } from '../src/db/accounts.js';
+import { applyMovements, loadPaymentBooks } from '../src/db/payment-books.js';
 import { ensureTool, STRIPE_MOCK } from '../src/dev/go-tools.js';
 import { startStripeMock, STRIPE_MOCK_SECRET_KEY, type RunningStripeMock } from '../src/dev/stripe-mock.js';
 import { FAILURE_TYPES } from '../src/domain/failure-types.js';
+import { ledgerKeyForPaymentCredit, ledgerKeyForRefundDebit } from '../src/domain/idempotency-keys.js';
+import type { Movement } from '../src/domain/payment-movements.js';
 import { createStripeClient, type StripeClient } from '../src/stripe/stripe-client.js';
 import { toActivityFailure } from '../src/stripe/stripe-failures.js';
+import { createTestContext, type TestContext } from './support/test-context.js';
 
 /**
  * payconfirm's Stripe activities against Stripe's own stripe-mock, which validates each request against
  * Stripe's OpenAPI spec (400 for an unknown parameter, a wrong type, a missing required one) and answers
  * with fixtures. It is stateless: this checks request and response shapes, not behaviour (the fake does that).
+ * syncStripeBooks records its mirror in Postgres, so this file also gets its own migrated schema.
  */
 let mock: RunningStripeMock;
 let stripe: StripeClient;
+let ctx: TestContext;
 let activities: StripePaymentActivities;
+let accountId: string;
 let responses: Array<{ method: string; path: string; status: number; idempotencyKey: string | undefined }>;
+
+const PI = 'pi_3ConformanceTest0001';
+const CUSTOMER = 'cus_ConformanceTest01';
+const REFUND = 're_3ConformanceTest0001';
 
 beforeAll(async () => {
   mock = await startStripeMock({ binaryPath: await ensureTool(STRIPE_MOCK, (line) => process.stderr.write(`${line}\n`)) });
@@ -24,23 +37,54 @@ beforeAll(async () => {
   stripe.on('response', (e: { method?: string; path?: string; status?: number; idempotency_key?: string }) =>
     responses.push({ method: e.method ?? '', path: e.path ?? '', status: e.status ?? 0, idempotencyKey: e.idempotency_key }),
   );
-  activities = createStripePaymentActivities({ stripe });
+  ctx = await createTestContext('stripe-mock-conformance');
+  accountId = (await createAccount(ctx.pool, { stripeCustomerId: CUSTOMER })).account.id;
+  activities = createStripePaymentActivities({ stripe, pool: ctx.pool });
 });
 afterAll(async () => {
   await mock?.stop();
+  await ctx?.close();
 });
 beforeEach(() => {
   responses = [];
 });
 
-const PI = 'pi_3ConformanceTest0001';
-const CUSTOMER = 'cus_ConformanceTest01';
+const silentLogger: Logger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * Runs `fn` as activity attempt `attempt` would run in a Worker: `Context.current()` answers from the SDK's
+ * own AsyncLocalStorage, which is what `@temporalio/testing`'s MockActivityEnvironment does (not installed here).
+ */
+function inActivity<T>(attempt: number, fn: () => Promise<T>): Promise<T> {
+  const now = Date.now();
+  const info: Info = {
+    taskToken: new Uint8Array(),
+    base64TaskToken: '',
+    activityId: 'stripe-mock-conformance',
+    activityType: 'syncStripeBooks',
+    activityNamespace: 'default',
+    attempt,
+    isLocal: false,
+    scheduledTimestampMs: now,
+    scheduleToCloseTimeoutMs: 0,
+    startToCloseTimeoutMs: 10_000,
+    currentAttemptScheduledTimestampMs: now,
+    heartbeatDetails: undefined,
+    taskQueue: 'stripe-mock-conformance',
+    namespace: 'default',
+    inWorkflow: true,
+  };
+  const context = new Context(info, new Promise<never>(() => {}), new AbortController().signal, () => {}, undefined, silentLogger, noopMetricMeter, {});
+  return asyncLocalStorage.run(context, fn);
+}
+
+const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
 describe('Stripe activities against stripe-mock (request shapes checked by Stripe\'s OpenAPI spec)', () => {
-  it('loadPaymentIntent: the retrieve is accepted and the answer parses into a snapshot', async () => {
-    const snapshot = await activities.loadPaymentIntent(PI);
-    expect(snapshot).toEqual({
-      id: expect.stringMatching(/^pi_/),
+  it('readPaymentTruth: the expanded retrieve and both lists (forced by the books) are accepted and the answer parses', async () => {
+    const truth = await activities.readPaymentTruth({ paymentIntentId: PI, refundsBooked: true, disputesBooked: true });
+    expect(truth.paymentIntent).toEqual({
+      id: PI,
       status: expect.stringMatching(/^(requires_payment_method|requires_confirmation|requires_action|processing|requires_capture|canceled|succeeded)$/),
       amountMinor: expect.any(Number),
       amountReceivedMinor: expect.any(Number),
@@ -48,45 +92,91 @@ describe('Stripe activities against stripe-mock (request shapes checked by Strip
       customerId: null,
       metadata: expect.any(Object),
     });
-    expect(Number.isInteger(snapshot.amountMinor)).toBe(true);
-    expect(responses).toEqual([{ method: 'GET', path: `/v1/payment_intents/${PI}`, status: 200, idempotencyKey: undefined }]);
-  });
+    expect(Number.isInteger(truth.paymentIntent.amountMinor)).toBe(true);
+    // latest_charge came back expanded (a bare id would have thrown), with the two facts the lists depend on.
+    expect(truth.charge).toEqual({ id: expect.stringMatching(/^ch_/), amountRefundedMinor: expect.any(Number), disputed: expect.any(Boolean) });
 
-  it('creditCustomerBalance: the lookup list and the keyed balance-transaction POST are accepted', async () => {
-    const result = await activities.creditCustomerBalance({
-      paymentIntentId: PI,
-      customerId: CUSTOMER,
-      amountMinor: 2_500,
-      currency: 'usd',
-      ledgerEntryId: '0f2c4d1e-7a39-4c3b-9a63-2b8f1d7c5e40',
-      knownBalanceTransactionId: null,
-    });
-    // stripe-mock's fixture list holds no transaction for this PaymentIntent, so the activity created one.
-    expect(result).toEqual({ balanceTransactionId: expect.stringMatching(/^cbtxn_/), via: 'created' });
-    expect(responses).toEqual([
-      { method: 'GET', path: `/v1/customers/${CUSTOMER}/balance_transactions?limit=100`, status: 200, idempotencyKey: undefined },
-      { method: 'POST', path: `/v1/customers/${CUSTOMER}/balance_transactions`, status: 200, idempotencyKey: `credit-tx:${PI}` },
+    expect(truth.refunds.length).toBeGreaterThan(0);
+    for (const refund of truth.refunds) {
+      expect(refund).toEqual({
+        id: expect.stringMatching(/^(re|pyr)_/),
+        amountMinor: expect.any(Number),
+        currency: expect.stringMatching(/^[a-z]{3}$/),
+        status: expect.stringMatching(/^(pending|requires_action|succeeded|failed|canceled)$/),
+      });
+      expect(Number.isInteger(refund.amountMinor)).toBe(true);
+    }
+    expect(truth.disputes.length).toBeGreaterThan(0);
+    for (const dispute of truth.disputes) {
+      expect(dispute).toEqual({
+        id: expect.stringMatching(/^(dp|du)_/),
+        amountMinor: expect.any(Number),
+        currency: expect.stringMatching(/^[a-z]{3}$/),
+        status: expect.stringMatching(/^(warning_needs_response|warning_under_review|warning_closed|needs_response|under_review|won|lost)$/),
+        fundsWithdrawn: expect.any(Boolean),
+        fundsReinstated: expect.any(Boolean),
+      });
+      expect(Number.isInteger(dispute.amountMinor)).toBe(true);
+    }
+
+    // The two lists go out together, so their order is not fixed.
+    expect([...responses].sort(byPath)).toEqual([
+      { method: 'GET', path: `/v1/disputes?payment_intent=${PI}&limit=100`, status: 200, idempotencyKey: undefined },
+      { method: 'GET', path: `/v1/payment_intents/${PI}?expand[0]=latest_charge`, status: 200, idempotencyKey: undefined },
+      { method: 'GET', path: `/v1/refunds?payment_intent=${PI}&limit=100`, status: 200, idempotencyKey: undefined },
     ]);
   });
 
-  it('markPaymentIntentCredited: the keyed metadata update is accepted', async () => {
-    const result = await activities.markPaymentIntentCredited({
-      paymentIntentId: PI,
-      ledgerEntryId: '0f2c4d1e-7a39-4c3b-9a63-2b8f1d7c5e40',
-      balanceTransactionId: 'cbtxn_ConformanceTest01',
-      currentMetadata: {},
-    });
-    expect(result).toEqual({ alreadyMarked: false });
-    expect(responses).toEqual([{ method: 'POST', path: `/v1/payment_intents/${PI}`, status: 200, idempotencyKey: `credit-mark:${PI}` }]);
-  });
+  it('syncStripeBooks: the lookups, the keyed mirror POSTs and the keyed credit mark are accepted; the mirror lands in Postgres', async () => {
+    const creditKey = ledgerKeyForPaymentCredit(PI);
+    const refundKey = ledgerKeyForRefundDebit(REFUND);
+    const movements: Movement[] = [
+      { key: creditKey, kind: 'payment_credit', paymentIntentId: PI, amountMinor: 2_500, currency: 'usd', stripeObjectId: PI },
+      { key: refundKey, kind: 'refund_debit', paymentIntentId: PI, amountMinor: -100, currency: 'usd', stripeObjectId: REFUND },
+    ];
+    await applyMovements(ctx.pool, accountId, movements);
+    const books = await loadPaymentBooks(ctx.pool, PI);
+    expect(books.movements.map((m) => [m.key, m.balanceTransactionId])).toEqual([
+      [creditKey, null],
+      [refundKey, null],
+    ]);
+    const creditEntryId = books.movements[0]!.ledgerEntryId;
 
-  it('listSucceededRefunds: the filtered refund list is accepted and each refund parses', async () => {
-    const refunds = await activities.listSucceededRefunds(PI);
-    expect(refunds.length).toBeGreaterThan(0);
-    for (const refund of refunds) {
-      expect(refund).toEqual({ id: expect.stringMatching(/^re_/), amountMinor: expect.any(Number), currency: expect.stringMatching(/^[a-z]{3}$/) });
-    }
-    expect(responses).toEqual([{ method: 'GET', path: `/v1/refunds?payment_intent=${PI}&limit=100`, status: 200, idempotencyKey: undefined }]);
+    const result = await inActivity(1, () =>
+      activities.syncStripeBooks({
+        paymentIntentId: PI,
+        // Nothing created this run: each movement is looked up before it is written.
+        mirror: { customerId: CUSTOMER, movements: books.movements, createdThisRun: [] },
+        mark: { ledgerEntryId: creditEntryId, creditMovementKey: creditKey, knownBalanceTransactionId: null },
+      }),
+    );
+
+    // stripe-mock's fixture list holds no transaction for these movements, so each was created (with a fresh id).
+    expect(result).toEqual({
+      mirrored: { [creditKey]: expect.stringMatching(/^cbtxn_/), [refundKey]: expect.stringMatching(/^cbtxn_/) },
+      marked: 'marked',
+    });
+    expect(result.mirrored[creditKey]).not.toBe(result.mirrored[refundKey]);
+    expect(responses).toEqual([
+      { method: 'GET', path: `/v1/customers/${CUSTOMER}/balance_transactions?limit=100`, status: 200, idempotencyKey: undefined },
+      { method: 'POST', path: `/v1/customers/${CUSTOMER}/balance_transactions`, status: 200, idempotencyKey: `credit-tx:${PI}` },
+      { method: 'GET', path: `/v1/customers/${CUSTOMER}/balance_transactions?limit=100`, status: 200, idempotencyKey: undefined },
+      { method: 'POST', path: `/v1/customers/${CUSTOMER}/balance_transactions`, status: 200, idempotencyKey: `mirror-tx:stripe:refund:${REFUND}` },
+      { method: 'POST', path: `/v1/payment_intents/${PI}`, status: 200, idempotencyKey: `credit-mark:${PI}` },
+    ]);
+
+    // The mirror rows passed ledger_mirror's CHECKs (cus_…, cbtxn_…), its FKs and its matches-movement trigger.
+    const { rows } = await ctx.pool.query<{ movement_key: string; ledger_entry_id: string; stripe_customer_id: string; balance_transaction_id: string; amount_minor: string; currency: string }>(
+      'SELECT movement_key, ledger_entry_id, stripe_customer_id, balance_transaction_id, amount_minor::text, currency FROM ledger_mirror ORDER BY amount_minor',
+    );
+    expect(rows).toEqual([
+      { movement_key: creditKey, ledger_entry_id: creditEntryId, stripe_customer_id: CUSTOMER, balance_transaction_id: result.mirrored[creditKey], amount_minor: '-2500', currency: 'usd' },
+      { movement_key: refundKey, ledger_entry_id: books.movements[1]!.ledgerEntryId, stripe_customer_id: CUSTOMER, balance_transaction_id: result.mirrored[refundKey], amount_minor: '100', currency: 'usd' },
+    ]);
+    expect((await loadPaymentBooks(ctx.pool, PI)).movements.map((m) => [m.key, m.balanceTransactionId])).toEqual([
+      [creditKey, result.mirrored[creditKey]],
+      [refundKey, result.mirrored[refundKey]],
+    ]);
   });
 });
 

@@ -307,7 +307,12 @@ describe('POST /webhooks/stripe: acknowledged at once, recorded, applied once', 
     // Every payment run has finished: nothing more will be written.
     await eventually(() => countWorkflows(`WorkflowType = 'paymentWorkflow' AND PaymentIntentId = '${pi}' AND ExecutionStatus = 'Running'`), (n) => n === 0);
     expect(await ledgerOf(pi)).toHaveLength(2);
-    expect((await moneyFor(ctx, fake, pi, c.customerId)).stripeCredits).toHaveLength(1);
+    // The Stripe customer balance follows the refund too: a credit and its debit, one transaction each.
+    expect((await moneyFor(ctx, fake, pi, c.customerId)).stripeCredits.map((t) => [t.amount, t.metadata.payconfirm_movement])).toEqual([
+      [-8_000, `stripe:payment_intent:${pi}`],
+      [2_500, `stripe:refund:${refund.id}`],
+    ]);
+    expect(fake.getCustomer(c.customerId)?.balance).toBe(-5_500);
   });
 
   it('checkout sessions: completed and paid credits; completed unpaid is ignored until async_payment_succeeded', async () => {

@@ -14,7 +14,8 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { LedgerActivities } from '../activities/ledger-activities.js';
 import type { StripePaymentActivities } from '../activities/stripe-payment-activities.js';
-import { attentionReasonForFailure } from '../src/domain/failure-types.js';
+import { attentionReasonForFailure, FAILURE_TYPES } from '../src/domain/failure-types.js';
+import type { NewDecision } from '../src/db/payment-books.js';
 import type {
   AttentionReason,
   CreditedOutcome,
@@ -63,6 +64,11 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   const tuning = { ...DEFAULT_TUNING, ...input.tuning };
   const retry = { ...DEFAULT_TUNING.activityRetry, ...tuning.activityRetry, backoffCoefficient: 2 };
   const books = proxyLocalActivities<LedgerActivities>({ startToCloseTimeout: tuning.activityTimeout, retry });
+  // An operator's decision must land, however long Postgres is away: no attempt limit, the same backoff.
+  const decisions = proxyLocalActivities<LedgerActivities>({
+    startToCloseTimeout: tuning.activityTimeout,
+    retry: { ...retry, maximumAttempts: Number.POSITIVE_INFINITY, nonRetryableErrorTypes: [] },
+  });
   const stripe = proxyActivities<StripePaymentActivities>({
     taskQueue: stripeTaskQueueFor(workflowInfo().taskQueue),
     startToCloseTimeout: tuning.activityTimeout,
@@ -126,13 +132,36 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   });
 
   const show = () => setCurrentDetails(describePaymentState(state));
-  /** One search-attribute upsert per visible change: the stage, plus any facts learnt with it. */
-  const setStage = (stage: PaymentStage, facts: SearchAttributeUpdatePair[] = []) => {
-    const changes = state.stage !== stage ? [{ key: PaymentStageKey, value: stage } as SearchAttributeUpdatePair, ...facts] : facts;
-    if (changes.length) upsertSearchAttributes(changes);
+  /** Search-attribute facts learnt since the last upsert (amount, customer, account): sent with the next stage change. */
+  const learnt = new Map<string, SearchAttributeUpdatePair>();
+  const sent = new Map<string, unknown>();
+  const learn = (pair: SearchAttributeUpdatePair) => {
+    if (sent.get(pair.key.name) !== pair.value) learnt.set(pair.key.name, pair);
+  };
+  /** One search-attribute upsert per stage change, carrying the facts learnt with it (fewer history events). */
+  const setStage = (stage: PaymentStage) => {
+    if (state.stage !== stage) {
+      const changes = [{ key: PaymentStageKey, value: stage } as SearchAttributeUpdatePair, ...learnt.values()];
+      upsertSearchAttributes(changes);
+      for (const c of changes) sent.set(c.key.name, c.value);
+      learnt.clear();
+    }
     state.stage = stage;
     show();
   };
+
+  /**
+   * Stores an operator decision in Postgres. The database refuses reject and resolve once the payment is credited
+   * (a run that raced this one): the wake then starts over from the books, which now hold the credit.
+   */
+  async function recordDecision(d: NewDecision): Promise<void> {
+    try {
+      await decisions.recordOperatorDecision(d);
+    } catch (err) {
+      if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE_TYPES.decisionRefused) throw new Replan();
+      throw err;
+    }
+  }
 
   /** Waits in needs_attention for an operator; records the decision in Postgres; `reject` ends the payment. */
   async function awaitOperator(reason: AttentionReason, detail: string, failedStage: PaymentStage): Promise<OperatorDecision> {
@@ -140,15 +169,15 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     setStage('needs_attention');
     await condition(() => decision !== null);
     const taken = decision!;
-    const record = {
-      paymentIntentId: pi,
-      attentionReason: reason,
-      ...(taken.kind === 'retry' ? { decision: 'retry' as const } : {}),
-      ...(taken.kind === 'resolve' ? { decision: 'resolve' as const, accountId: taken.input.accountId ?? null, reason: taken.input.note ?? null } : {}),
-      ...(taken.kind === 'reject' ? { decision: 'reject' as const, reason: taken.input.reason } : {}),
-      ...(taken.kind === 'skipMirror' ? { decision: 'skip_mirror' as const, reason: taken.input.reason } : {}),
-    } as Parameters<LedgerActivities['recordOperatorDecision']>[0];
-    await books.recordOperatorDecision(record);
+    // resolve is recorded once its account is found (accountToCredit); the others now.
+    if (taken.kind !== 'resolve') {
+      await recordDecision({
+        paymentIntentId: pi,
+        attentionReason: reason,
+        decision: taken.kind === 'skipMirror' ? 'skip_mirror' : taken.kind,
+        reason: taken.kind === 'retry' ? null : taken.input.reason,
+      });
+    }
     decision = null;
     state.attention = null;
     if (taken.kind === 'reject') throw new OperatorRejected(taken.input.reason);
@@ -166,7 +195,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
         const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
-        if (cause?.type === 'PaymentRejected') throw new Replan(); // a reject recorded meanwhile: the books say so
+        if (cause?.type === FAILURE_TYPES.paymentRejected) throw new Replan(); // a reject recorded meanwhile: the books say so
         const reason = attentionReasonForFailure(cause?.type);
         const failure = err.cause?.message ?? err.message;
         const detail = reason === 'retries_exhausted' ? `${err.activityType} failed on every attempt of its retry budget; last failure: ${failure}` : failure;
@@ -178,11 +207,20 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   /** The account to credit first (no account of record yet): the operator's resolve, else Stripe's customer. */
   async function accountToCredit(truth: PaymentTruth, current: PaymentBooks): Promise<{ accountId: string; stripeCustomerId: string }> {
     let resolvedAccountId = current.decisions.resolvedAccountId;
+    let resolve: { note: string | null; reason: AttentionReason } | null = null;
     for (;;) {
       const found = await step('loading', () => books.findAccountToCredit({ customerId: truth.paymentIntent.customerId, resolvedAccountId }));
-      if (found.found) return found;
+      if (found.found) {
+        if (resolve) {
+          await recordDecision({ paymentIntentId: pi, decision: 'resolve', accountId: found.accountId, reason: resolve.note, attentionReason: resolve.reason });
+        }
+        return found;
+      }
       const taken = await awaitOperator(found.reason, found.detail, 'loading');
-      if (taken.kind === 'resolve') resolvedAccountId = taken.input.accountId ?? null;
+      if (taken.kind === 'resolve') {
+        resolvedAccountId = taken.input.accountId ?? null;
+        resolve = { note: taken.input.note ?? null, reason: found.reason };
+      }
     }
   }
 
@@ -207,6 +245,9 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       }),
     );
     const snapshot = truth.paymentIntent;
+    Object.assign(state, { customerId: snapshot.customerId, amountMinor: snapshot.amountReceivedMinor, currency: snapshot.currency });
+    learn({ key: AmountMinorKey, value: snapshot.amountReceivedMinor });
+    if (snapshot.customerId) learn({ key: StripeCustomerIdKey, value: snapshot.customerId });
     const plan = planPayment(truth, current, policy);
     switch (plan.kind) {
       case 'rejected':
@@ -226,16 +267,12 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     }
 
     const account = current.accountOfRecord ?? (await accountToCredit(truth, current));
-    Object.assign(state, { customerId: snapshot.customerId, amountMinor: snapshot.amountReceivedMinor, currency: snapshot.currency, accountId: account.accountId });
-    const facts: SearchAttributeUpdatePair[] = [
-      { key: AmountMinorKey, value: snapshot.amountReceivedMinor },
-      { key: AccountIdKey, value: account.accountId },
-      ...(snapshot.customerId ? [{ key: StripeCustomerIdKey, value: snapshot.customerId } as SearchAttributeUpdatePair] : []),
-    ];
+    state.accountId = account.accountId;
+    learn({ key: AccountIdKey, value: account.accountId });
     let created: string[] = [];
     if (plan.movements.length > 0) {
       const movements = plan.movements;
-      setStage('crediting_ledger', facts);
+      setStage('crediting_ledger');
       ({ books: current, created } = await step('crediting_ledger', () =>
         books.applyPaymentMovements({ paymentIntentId: pi, accountId: account.accountId, movements }),
       ));
@@ -248,7 +285,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     const sync = planStripeSync(current, snapshot.metadata, policy);
     let creditMirror = credit.balanceTransactionId;
     if (sync.toMirror.length > 0 || sync.mark) {
-      setStage(MIRROR_STAGE, plan.movements.length > 0 ? [] : facts);
+      setStage(MIRROR_STAGE);
       const synced = await step(MIRROR_STAGE, () =>
         stripe.syncStripeBooks({
           paymentIntentId: pi,

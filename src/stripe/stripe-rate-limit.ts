@@ -5,8 +5,9 @@
  *
  * The goal: Stripe never sees more than the limit in ANY 1-second window. Three things stand between the
  * two rates:
- *  1. Requests per activity: at most MAX_STRIPE_REQUESTS_PER_ACTIVITY on the normal paths
- *     (creditCustomerBalance lists, then creates; the other Stripe activities make one request).
+ *  1. Requests per activity: at most MAX_STRIPE_REQUESTS_PER_ACTIVITY on the normal paths (readPaymentTruth
+ *     makes one read for a payment without refunds or disputes; syncStripeBooks creates the credit's mirror
+ *     transaction and marks the PaymentIntent, with no lookup on a first attempt).
  *  2. Temporal's burst: matching dispatches through a token bucket holding one second of rate
  *     (capacity ceil(rate) per partition). After a quiet spell a 1-second window sees the full bucket plus
  *     one second of refill: up to ceil(A) + ceil(A) − 1 activity starts at rate A.
@@ -17,8 +18,9 @@
  * `matching.numTaskqueueReadPartitions`/`WritePartitions` to 1 for that queue — each partition has its own
  * bucket, so N partitions allow N rounded-up bursts).
  *
- * Not covered, by construction: requests of rare paths (pagination past 100 balance transactions of one
- * customer, a new Idempotency-Key generation after a replayed 5xx), and second requests bunched up by a
+ * Not covered, by construction: requests of rare paths (a lookup before a retried write, the refund and
+ * dispute lists once a payment has them, one more mirror transaction per refund or dispute, a new
+ * Idempotency-Key generation after a replayed 5xx), and second requests bunched up by a
  * Stripe slowdown. Stripe answers any excess with 429, which the activities retry after Retry-After
  * (src/stripe/stripe-failures.ts).
  */

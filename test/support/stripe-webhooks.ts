@@ -1,3 +1,4 @@
+import type { MoneyPolicy } from '../../src/domain/credit-policy.js';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import Stripe from 'stripe';
 import { webhookRoutes } from '../../src/api/routes/webhook-routes.js';
@@ -99,9 +100,13 @@ export async function chargeRefundedEvent(fake: FakeStripe, stripe: StripeClient
 }
 
 /** The real API with POST /webhooks/stripe mounted (as src/api/start-api.ts mounts it); see startTestRelay. */
-export function startWebhookApi(ctx: TestContext, opts: { stripe: StripeClient; metrics?: Metrics; confirmWaitMs?: number }): Promise<TestApi> {
+export function startWebhookApi(
+  ctx: TestContext,
+  opts: { stripe: StripeClient; metrics?: Metrics; confirmWaitMs?: number; moneyPolicy?: MoneyPolicy },
+): Promise<TestApi> {
   return startTestApi(ctx, {
     stripe: opts.stripe,
+    ...(opts.moneyPolicy ? { moneyPolicy: opts.moneyPolicy } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.confirmWaitMs !== undefined ? { confirmWaitMs: opts.confirmWaitMs } : {}),
     extraRoutes: (deps) => [webhookRoutes(deps)],
@@ -135,11 +140,12 @@ export interface WebhookStack {
 
 export async function startWebhookStack(
   ctx: TestContext,
-  opts: { tuning?: PaymentWorkflowTuning; relay?: Partial<InboxRelayOptions> } = {},
+  opts: { tuning?: PaymentWorkflowTuning; relay?: Partial<InboxRelayOptions>; moneyPolicy?: MoneyPolicy } = {},
 ): Promise<WebhookStack> {
   const fake = await startFakeStripe();
-  const workers = await startTestWorkers(ctx, { stripe: stripeClientFor(fake.url), ...(opts.tuning ? { tuning: opts.tuning } : {}) });
-  const api = await startWebhookApi(ctx, { stripe: stripeClientFor(fake.url) });
+  const policy = opts.moneyPolicy ? { moneyPolicy: opts.moneyPolicy } : {};
+  const workers = await startTestWorkers(ctx, { stripe: stripeClientFor(fake.url), ...(opts.tuning ? { tuning: opts.tuning } : {}), ...policy });
+  const api = await startWebhookApi(ctx, { stripe: stripeClientFor(fake.url), ...policy });
   const stack: WebhookStack = {
     fake,
     workers,
