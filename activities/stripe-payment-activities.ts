@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type Stripe from 'stripe';
-import { recordMirror } from '../src/db/payment-books.js';
+import { recordMirror, recordMirrorRepair } from '../src/db/payment-books.js';
 import type { Pool } from '../src/db/pool.js';
 import { carriesCreditMark, creditMarkMetadata, type CreditMark } from '../src/domain/credit-mark.js';
 import { OWN_METADATA_PREFIX } from '../src/domain/credit-policy.js';
@@ -9,6 +9,7 @@ import {
   keyGeneration,
   stripeKeyForCreditMark,
   stripeKeyForCreditTransaction,
+  stripeKeyForMirrorRepair,
   stripeKeyForMirrorTransaction,
 } from '../src/domain/idempotency-keys.js';
 import type { BookedMovement } from '../src/domain/payment-plan.js';
@@ -55,6 +56,11 @@ export interface SyncStripeBooksInput {
      */
     createdThisRun: string[];
   } | null;
+  /**
+   * Check that every recorded mirror transaction is still on the Stripe customer (a wake from `payconfirm
+   * reconcile --fix`); one found missing is made again under a repair key and recorded. Null: trust the records.
+   */
+  verify?: { customerId: string; movements: BookedMovement[] } | null;
   /** Mark the PaymentIntent credited; null when its metadata already carries the mark. */
   mark: {
     ledgerEntryId: string;
@@ -68,6 +74,8 @@ export interface SyncStripeBooksInput {
 export interface SyncStripeBooksResult {
   /** movement key → the balance transaction that mirrors it. */
   mirrored: Record<string, string>;
+  /** movement key → the transaction made again because the recorded one was missing on Stripe. */
+  repaired: Record<string, string>;
   marked: 'marked' | 'already_marked' | 'not_asked';
 }
 
@@ -75,11 +83,22 @@ export interface MarkPaymentIntentInput extends CreditMark {
   paymentIntentId: string;
 }
 
-/** The metadata on every mirror transaction: how a lookup finds it, and how people trace it. */
-export const mirrorMetadata = (paymentIntentId: string, m: Pick<BookedMovement, 'key' | 'ledgerEntryId'>): Record<string, string> => ({
+/**
+ * The metadata on every mirror transaction: how a lookup finds it, and how people trace it to the ledger row
+ * (`ledger_entries.idempotency_key`). Made from Stripe ids only, like the Idempotency-Key it goes with, so the
+ * request is identical on every attempt and every run, even one that finds the ledger row written anew.
+ */
+export const mirrorMetadata = (paymentIntentId: string, m: Pick<BookedMovement, 'key'>): Record<string, string> => ({
   payment_intent: paymentIntentId,
   [`${OWN_METADATA_PREFIX}movement`]: m.key,
-  [`${OWN_METADATA_PREFIX}ledger_entry_id`]: m.ledgerEntryId,
+});
+
+/** The balance transaction that mirrors a movement: the opposite amount, traceable metadata; identical on every attempt. */
+export const mirrorParams = (paymentIntentId: string, m: BookedMovement): Stripe.CustomerCreateBalanceTransactionParams => ({
+  amount: -m.amountMinor,
+  currency: m.currency,
+  description: `payconfirm ${m.kind.replace('_', ' ')} for ${paymentIntentId}`,
+  metadata: mirrorMetadata(paymentIntentId, m),
 });
 
 /** The Idempotency-Key of a movement's mirror transaction: `credit-tx:{pi}` for the credit, `mirror-tx:{key}` for the rest. */
@@ -139,6 +158,21 @@ export function createStripePaymentActivities({ stripe, pool, metrics, currentAt
     }
   }
 
+  /** The customer's balance transactions naming the PaymentIntent, newest first, back to `sinceMs` (less the clock slack). */
+  async function listTransactionsNaming(customerId: string, paymentIntentId: string, sinceMs: number): Promise<Stripe.CustomerBalanceTransaction[]> {
+    const since = sinceMs / 1000 - MIRROR_LOOKUP_CLOCK_SLACK_SECONDS;
+    const found: Stripe.CustomerBalanceTransaction[] = [];
+    try {
+      for await (const tx of stripe.customers.listBalanceTransactions(customerId, { limit: 100 })) {
+        if (tx.created < since) break;
+        if (tx.metadata?.payment_intent === paymentIntentId) found.push(tx);
+      }
+      return found;
+    } catch (err) {
+      throw toActivityFailure(err, `list balance transactions of ${customerId}`);
+    }
+  }
+
   async function mirrorOne(paymentIntentId: string, customerId: string, m: BookedMovement, mayExist: boolean): Promise<string> {
     if (mayExist) {
       const found = await findMirrorTransaction(customerId, paymentIntentId, m);
@@ -147,12 +181,7 @@ export function createStripePaymentActivities({ stripe, pool, metrics, currentAt
         return found.id;
       }
     }
-    const params: Stripe.CustomerCreateBalanceTransactionParams = {
-      amount: -m.amountMinor,
-      currency: m.currency,
-      description: `payconfirm ${m.kind.replace('_', ' ')} for ${paymentIntentId}`,
-      metadata: mirrorMetadata(paymentIntentId, m),
-    };
+    const params = mirrorParams(paymentIntentId, m);
     const tx = await postWithKeyGenerations<Replayable & Stripe.CustomerBalanceTransaction>(
       `mirror ${m.key} on customer ${customerId}`,
       mirrorIdempotencyKey(paymentIntentId, m),
@@ -220,12 +249,31 @@ export function createStripePaymentActivities({ stripe, pool, metrics, currentAt
         });
         mirrored[m.key] = balanceTransactionId;
       }
+      const repaired: Record<string, string> = {};
+      if (input.verify) {
+        const { customerId, movements } = input.verify;
+        const oldest = movements.reduce((min, m) => Math.min(min, Date.parse(m.createdAt)), Date.now());
+        const onStripe = await listTransactionsNaming(customerId, input.paymentIntentId, oldest);
+        for (const m of movements) {
+          if (m.balanceTransactionId === null || onStripe.some((t) => t.id === m.balanceTransactionId)) continue;
+          const lost = m.balanceTransactionId;
+          const params = mirrorParams(input.paymentIntentId, m);
+          const tx = await postWithKeyGenerations<Replayable & Stripe.CustomerBalanceTransaction>(
+            `repair the mirror of ${m.key} on customer ${customerId}`,
+            stripeKeyForMirrorRepair(m.key, lost),
+            (idempotencyKey) => stripe.customers.createBalanceTransaction(customerId, params, { idempotencyKey }),
+            async () => null,
+          );
+          await recordMirrorRepair(pool, { movementKey: m.key, lostBalanceTransactionId: lost, balanceTransactionId: tx.id });
+          repaired[m.key] = tx.id;
+        }
+      }
       let marked: SyncStripeBooksResult['marked'] = 'not_asked';
       if (input.mark) {
         const balanceTransactionId = mirrored[input.mark.creditMovementKey] ?? input.mark.knownBalanceTransactionId;
         marked = await markPaymentIntentCredited({ paymentIntentId: input.paymentIntentId, ledgerEntryId: input.mark.ledgerEntryId, balanceTransactionId });
       }
-      return { mirrored, marked };
+      return { mirrored, repaired, marked };
     },
   };
 }

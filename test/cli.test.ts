@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateUp } from '../src/db/migrate.js';
 import { inTransaction, quoteIdent } from '../src/db/pool.js';
 import { freePort } from '../src/dev/free-port.js';
 import { queryPaymentState } from '../src/temporal/payment-operations.js';
+import { runPayconfirm, type CliRun } from './support/cli-process.js';
 import { eventually } from './support/eventually.js';
 import { type FakeStripe } from './support/fake-stripe/index.js';
 import { outcomeOf, startPayment, terminateRunning, waitForAttention } from './support/operator-fixtures.js';
@@ -12,8 +11,6 @@ import { moneyFor, newCustomer, newPaymentIntent } from './support/payment-fixtu
 import { callApi, type TestApi } from './support/test-api.js';
 import { startPaymentStack, type PaymentStack } from './support/payment-stack.js';
 import { uniqueSuffix, type TestContext } from './support/test-context.js';
-
-const BIN = fileURLToPath(new URL('../bin/payconfirm.mjs', import.meta.url));
 
 let stack: PaymentStack;
 let ctx: TestContext;
@@ -31,39 +28,16 @@ afterAll(async () => {
   await stack?.close();
 });
 
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-  json: any;
-}
-
-/** Runs `payconfirm …` as a real subprocess (from source), with only the environment given here. */
-function payconfirm(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
-  const base: Record<string, string | undefined> = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    PAYCONFIRM_CLI_FROM_SOURCE: '1',
+/** Runs `payconfirm …` as a real subprocess against this file's Postgres schema, Temporal task queue and API. */
+const payconfirm = (args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> =>
+  runPayconfirm(args, {
     DATABASE_URL: ctx.databaseUrl,
     DATABASE_SCHEMA: ctx.schema,
     TEMPORAL_ADDRESS: ctx.temporalAddress,
     TEMPORAL_TASK_QUEUE: ctx.taskQueue,
     PAYCONFIRM_API_URL: api.url,
-  };
-  const merged = Object.fromEntries(Object.entries({ ...base, ...env }).filter(([, v]) => v !== undefined)) as Record<string, string>;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: merged, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      let json: unknown = null;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        // not JSON output
-      }
-      resolve({ code, stdout, stderr, json });
-    });
+    ...env,
   });
-}
 
 describe('payconfirm CLI (subprocess, real Postgres, Temporal, API, fake Stripe)', () => {
   it('prints usage with --help (exit 0); an unknown command or option exits 1 with one clear line', async () => {
@@ -75,7 +49,7 @@ describe('payconfirm CLI (subprocess, real Postgres, Temporal, API, fake Stripe)
     ]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: payconfirm <command>/);
-    for (const command of ['accounts create', 'confirm pi_', 'payments stuck', 'payments retry|resolve|reject', 'ledger verify', 'db migrate', 'temporal setup']) {
+    for (const command of ['accounts create', 'confirm pi_', 'payments stuck', 'payments retry|resolve|reject|skip-mirror', 'ledger verify', 'reconcile', 'db migrate', 'temporal setup']) {
       expect(help.stdout).toContain(command);
     }
     expect(unknown).toMatchObject({ code: 1, stdout: '' });
@@ -273,9 +247,12 @@ describe('payconfirm ledger verify', () => {
     const credits = await ctx.pool.query("SELECT count(*)::int AS n FROM ledger_entries WHERE kind = 'payment_credit'");
     expect(credits.rows[0].n).toBeGreaterThan(0);
     const [human, json] = await Promise.all([payconfirm(['ledger', 'verify']), payconfirm(['ledger', 'verify', '--json'])]);
-    expect(human).toMatchObject({ code: 0, stdout: 'ledger ok: every balance equals the sum of its entries; no PaymentIntent is credited twice\n' });
+    expect(human).toMatchObject({
+      code: 0,
+      stdout: 'ledger ok: every balance equals the sum of its entries; no PaymentIntent is credited twice; every payment keeps its account of record and its mirror\n',
+    });
     expect(json.code).toBe(0);
-    expect(json.json).toEqual({ ok: true, balance_mismatches: [], duplicate_credits: [] });
+    expect(json.json).toEqual({ ok: true, balance_mismatches: [], duplicate_credits: [], account_of_record_violations: [], mirror_mismatches: [] });
   });
 
   it('exits 1 and prints the offending rows on a deliberately corrupted copy', async () => {
@@ -283,6 +260,7 @@ describe('payconfirm ledger verify', () => {
     extraSchemas.push(schema);
     await migrateUp({ url: ctx.databaseUrl, schema });
     const pi = 'pi_corruptcopy1';
+    let otherAccountId = '';
     const accountId = await inTransaction(ctx.pool, async (client) => {
       await client.query(`SET LOCAL search_path = ${quoteIdent(schema)}`);
       const { rows } = await client.query<{ id: string }>("INSERT INTO accounts (stripe_customer_id) VALUES ('cus_corruptcopy') RETURNING id");
@@ -302,6 +280,14 @@ describe('payconfirm ledger verify', () => {
         [id, `manual-second-credit:${pi}`, pi],
       );
       await client.query("INSERT INTO balances (account_id, currency, amount_minor) VALUES ($1, 'eur', 500)", [id]);
+      // Invariant 7: a refund debit of the PaymentIntent on another account, an hour old and never mirrored.
+      const other = await client.query<{ id: string }>("INSERT INTO accounts (stripe_customer_id) VALUES ('cus_corruptcopy2') RETURNING id");
+      await client.query(
+        `INSERT INTO ledger_entries (account_id, currency, amount_minor, kind, idempotency_key, payment_intent_id, stripe_refund_id, created_at)
+         VALUES ($1, 'usd', -300, 'refund_debit', 'stripe:refund:re_corrupt1', $2, 're_corrupt1', now() - interval '1 hour')`,
+        [other.rows[0]!.id, pi],
+      );
+      otherAccountId = other.rows[0]!.id;
       return id;
     });
 
@@ -313,16 +299,23 @@ describe('payconfirm ledger verify', () => {
     expect(human.stdout).toMatch(new RegExp(`${accountId}\\s+eur\\s+500\\s+0`));
     expect(human.stdout).toMatch(new RegExp(`${accountId}\\s+usd\\s+1000\\s+2000`));
     expect(human.stdout).toMatch(new RegExp(`${pi}\\s+2`));
-    expect(human.stderr).toContain('2 balance mismatch(es), 1 PaymentIntent(s) credited more than once');
+    expect(human.stdout).toMatch(new RegExp(`${pi}\\s+-300\\s+0\\s+1`));
+    expect(human.stderr).toContain(
+      '3 balance mismatch(es), 1 PaymentIntent(s) credited more than once, 1 off their account of record, 1 with a mirror that does not follow the ledger',
+    );
     expect(json.code).toBe(1);
     expect(json.json).toEqual({
       ok: false,
-      balance_mismatches: [
+      balance_mismatches: expect.arrayContaining([
         { account_id: accountId, currency: 'eur', stored_minor: 500, ledger_sum_minor: 0 },
         { account_id: accountId, currency: 'usd', stored_minor: 1000, ledger_sum_minor: 2000 },
-      ],
+        { account_id: otherAccountId, currency: 'usd', stored_minor: 0, ledger_sum_minor: -300 },
+      ]),
       duplicate_credits: [{ payment_intent_id: pi, entries: 2 }],
+      account_of_record_violations: [{ payment_intent_id: pi, accounts: 2 }],
+      mirror_mismatches: [{ payment_intent_id: pi, ledger_net_minor: -300, mirror_net_minor: 0, unmirrored_movements: 1 }],
     });
+    expect(json.json.balance_mismatches).toHaveLength(3);
     // The real schema is untouched.
     expect((await payconfirm(['ledger', 'verify'])).code).toBe(0);
   });

@@ -1,5 +1,4 @@
-import { asyncLocalStorage, Context, type Info } from '@temporalio/activity';
-import { ApplicationFailure, noopMetricMeter, type Logger } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createStripePaymentActivities, type StripePaymentActivities } from '../activities/stripe-payment-activities.js';
@@ -39,7 +38,8 @@ beforeAll(async () => {
   );
   ctx = await createTestContext('stripe-mock-conformance');
   accountId = (await createAccount(ctx.pool, { stripeCustomerId: CUSTOMER })).account.id;
-  activities = createStripePaymentActivities({ stripe, pool: ctx.pool });
+  // Called outside a worker: the attempt number comes through the factory's seam.
+  activities = createStripePaymentActivities({ stripe, pool: ctx.pool, currentAttempt: () => 1 });
 });
 afterAll(async () => {
   await mock?.stop();
@@ -49,34 +49,6 @@ beforeEach(() => {
   responses = [];
 });
 
-const silentLogger: Logger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-
-/**
- * Runs `fn` as activity attempt `attempt` would run in a Worker: `Context.current()` answers from the SDK's
- * own AsyncLocalStorage, which is what `@temporalio/testing`'s MockActivityEnvironment does (not installed here).
- */
-function inActivity<T>(attempt: number, fn: () => Promise<T>): Promise<T> {
-  const now = Date.now();
-  const info: Info = {
-    taskToken: new Uint8Array(),
-    base64TaskToken: '',
-    activityId: 'stripe-mock-conformance',
-    activityType: 'syncStripeBooks',
-    activityNamespace: 'default',
-    attempt,
-    isLocal: false,
-    scheduledTimestampMs: now,
-    scheduleToCloseTimeoutMs: 0,
-    startToCloseTimeoutMs: 10_000,
-    currentAttemptScheduledTimestampMs: now,
-    heartbeatDetails: undefined,
-    taskQueue: 'stripe-mock-conformance',
-    namespace: 'default',
-    inWorkflow: true,
-  };
-  const context = new Context(info, new Promise<never>(() => {}), new AbortController().signal, () => {}, undefined, silentLogger, noopMetricMeter, {});
-  return asyncLocalStorage.run(context, fn);
-}
 
 const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
@@ -142,18 +114,17 @@ describe('Stripe activities against stripe-mock (request shapes checked by Strip
     ]);
     const creditEntryId = books.movements[0]!.ledgerEntryId;
 
-    const result = await inActivity(1, () =>
-      activities.syncStripeBooks({
-        paymentIntentId: PI,
-        // Nothing created this run: each movement is looked up before it is written.
-        mirror: { customerId: CUSTOMER, movements: books.movements, createdThisRun: [] },
-        mark: { ledgerEntryId: creditEntryId, creditMovementKey: creditKey, knownBalanceTransactionId: null },
-      }),
-    );
+    const result = await activities.syncStripeBooks({
+      paymentIntentId: PI,
+      // Nothing created this run: each movement is looked up before it is written.
+      mirror: { customerId: CUSTOMER, movements: books.movements, createdThisRun: [] },
+      mark: { ledgerEntryId: creditEntryId, creditMovementKey: creditKey, knownBalanceTransactionId: null },
+    });
 
     // stripe-mock's fixture list holds no transaction for these movements, so each was created (with a fresh id).
     expect(result).toEqual({
       mirrored: { [creditKey]: expect.stringMatching(/^cbtxn_/), [refundKey]: expect.stringMatching(/^cbtxn_/) },
+      repaired: {},
       marked: 'marked',
     });
     expect(result.mirrored[creditKey]).not.toBe(result.mirrored[refundKey]);
@@ -177,6 +148,25 @@ describe('Stripe activities against stripe-mock (request shapes checked by Strip
       [creditKey, result.mirrored[creditKey]],
       [refundKey, result.mirrored[refundKey]],
     ]);
+  });
+
+  it('syncStripeBooks verify (reconcile --fix): the list and the keyed repair POSTs are accepted; the repairs land in Postgres', async () => {
+    const mirrored = (await loadPaymentBooks(ctx.pool, PI)).movements;
+    expect(mirrored.every((m) => m.balanceTransactionId !== null)).toBe(true);
+    const result = await activities.syncStripeBooks({ paymentIntentId: PI, mirror: null, verify: { customerId: CUSTOMER, movements: mirrored }, mark: null });
+
+    // stripe-mock's list never holds the transactions it made (it keeps no state): each one is repaired.
+    expect(Object.keys(result.repaired).sort()).toEqual(mirrored.map((m) => m.key).sort());
+    expect(responses).toEqual([
+      { method: 'GET', path: `/v1/customers/${CUSTOMER}/balance_transactions?limit=100`, status: 200, idempotencyKey: undefined },
+      ...mirrored.map((m) => ({
+        method: 'POST',
+        path: `/v1/customers/${CUSTOMER}/balance_transactions`,
+        status: 200,
+        idempotencyKey: `mirror-repair:${m.key}:${m.balanceTransactionId}`,
+      })),
+    ]);
+    expect((await loadPaymentBooks(ctx.pool, PI)).movements.map((m) => m.balanceTransactionId)).toEqual(mirrored.map((m) => result.repaired[m.key]));
   });
 });
 

@@ -9,6 +9,12 @@ export interface PaymentEventNotice {
 
 export const paymentEventSignal = defineSignal<[PaymentEventNotice]>('paymentEvent');
 
+/**
+ * The notice `payconfirm reconcile --fix` sends: the wake also checks every recorded mirror transaction against
+ * the Stripe customer and makes a lost one again.
+ */
+export const RECONCILE_NOTICE_TYPE = 'payconfirm.reconcile';
+
 /** The payment's current state: stage, reason it waits, ids written so far. */
 export const paymentStateQuery = defineQuery<PaymentState>('state');
 

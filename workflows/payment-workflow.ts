@@ -33,7 +33,15 @@ import { AccountIdKey, AmountMinorKey, PaymentStageKey, StripeCustomerIdKey } fr
 import { stripeTaskQueueFor } from '../src/temporal/task-queues.js';
 import { MIRROR_STAGE, refusalOf, type OperatorActionName } from './operator-actions.js';
 import { describePaymentState } from './payment-details.js';
-import { paymentEventSignal, paymentStateQuery, rejectUpdate, resolveUpdate, retryUpdate, skipMirrorUpdate } from './payment-messages.js';
+import {
+  paymentEventSignal,
+  paymentStateQuery,
+  RECONCILE_NOTICE_TYPE,
+  rejectUpdate,
+  resolveUpdate,
+  retryUpdate,
+  skipMirrorUpdate,
+} from './payment-messages.js';
 import { DEFAULT_TUNING, type PaymentWorkflowInput } from './payment-workflow-input.js';
 
 type OperatorDecision =
@@ -112,8 +120,11 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     if (typeof input?.reason !== 'string' || !input.reason.trim()) throw ApplicationFailure.nonRetryable(`${action} needs {"reason": "…"}`, 'InvalidReason');
   };
   setHandler(paymentStateQuery, () => state);
+  /** Set by a reconcile wake: the next pass checks the recorded mirror transactions against Stripe. */
+  let verifyMirror = false;
   setHandler(paymentEventSignal, (notice) => {
     if (!eventIds.includes(notice.eventId)) eventIds.push(notice.eventId);
+    if (notice.eventType === RECONCILE_NOTICE_TYPE) verifyMirror = true;
   });
   setHandler(retryUpdate, () => decide({ kind: 'retry' }), { validator: () => refuseUnless('retry') });
   setHandler(resolveUpdate, (resolve) => decide({ kind: 'resolve', input: resolve }), {
@@ -283,17 +294,20 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     state.netMinor = netMinor(current.movements);
 
     const sync = planStripeSync(current, snapshot.metadata, policy);
+    const verify = verifyMirror && sync.mirror === 'on';
+    verifyMirror = false;
     let creditMirror = credit.balanceTransactionId;
-    if (sync.toMirror.length > 0 || sync.mark) {
+    if (sync.toMirror.length > 0 || sync.mark || verify) {
       setStage(MIRROR_STAGE);
       const synced = await step(MIRROR_STAGE, () =>
         stripe.syncStripeBooks({
           paymentIntentId: pi,
           mirror: sync.toMirror.length > 0 ? { customerId: account.stripeCustomerId, movements: sync.toMirror, createdThisRun: created } : null,
+          verify: verify ? { customerId: account.stripeCustomerId, movements: current.movements.filter((m) => m.balanceTransactionId !== null) } : null,
           mark: sync.mark ? { ledgerEntryId: credit.ledgerEntryId, creditMovementKey: credit.key, knownBalanceTransactionId: credit.balanceTransactionId } : null,
         }),
       );
-      creditMirror = synced.mirrored[credit.key] ?? creditMirror;
+      creditMirror = synced.repaired[credit.key] ?? synced.mirrored[credit.key] ?? creditMirror;
     }
     const outcome: CreditedOutcome = {
       status: 'credited',

@@ -9,11 +9,12 @@ import { confirmCommand } from './commands/confirm.js';
 import { dbCommand } from './commands/db.js';
 import { ledgerCommand } from './commands/ledger.js';
 import { paymentsCommand } from './commands/payments.js';
+import { reconcileCommand } from './commands/reconcile.js';
 import { temporalCommand } from './commands/temporal.js';
 import { jsonText, type CliIo } from './output.js';
 
 /** `payconfirm <group> …`: dispatches to one command group; turns failures into one stderr line and an exit code. */
-const GROUPS: CommandGroup[] = [accountsCommand, confirmCommand, paymentsCommand, ledgerCommand, dbCommand, temporalCommand];
+const GROUPS: CommandGroup[] = [accountsCommand, confirmCommand, paymentsCommand, ledgerCommand, reconcileCommand, dbCommand, temporalCommand];
 
 const USAGE = `Usage: payconfirm <command> [options]
 

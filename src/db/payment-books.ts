@@ -50,10 +50,13 @@ export async function loadPaymentBooks(pool: Pool, paymentIntentId: string): Pro
   const [movements, decisions] = await Promise.all([
     pool.query<MovementRow>(
       `SELECT l.idempotency_key, l.kind, l.amount_minor, l.currency, l.id, l.created_at, l.account_id, a.stripe_customer_id,
-              m.balance_transaction_id
+              COALESCE(r.balance_transaction_id, m.balance_transaction_id) AS balance_transaction_id
        FROM ledger_entries l
        JOIN accounts a ON a.id = l.account_id
        LEFT JOIN ledger_mirror m ON m.movement_key = l.idempotency_key
+       LEFT JOIN LATERAL (
+         SELECT balance_transaction_id FROM ledger_mirror_repairs WHERE movement_key = l.idempotency_key ORDER BY repaired_at DESC, id DESC LIMIT 1
+       ) r ON true
        WHERE l.payment_intent_id = $1
        ORDER BY l.seq`,
       [paymentIntentId],
@@ -121,6 +124,16 @@ export async function recordMirror(pool: Pool, r: MirrorRecord): Promise<void> {
      VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (movement_key) DO NOTHING`,
     [r.movementKey, r.ledgerEntryId, r.stripeCustomerId, r.balanceTransactionId, r.amountMinor, r.currency],
+  );
+}
+
+/** Records that a movement's mirror transaction was lost on Stripe and made again (reconcile --fix). */
+export async function recordMirrorRepair(pool: Pool, r: { movementKey: string; lostBalanceTransactionId: string; balanceTransactionId: string }): Promise<void> {
+  await pool.query(
+    `INSERT INTO ledger_mirror_repairs (movement_key, lost_balance_transaction_id, balance_transaction_id)
+     VALUES ($1, $2, $3)
+     ON CONFLICT (movement_key, lost_balance_transaction_id) DO NOTHING`,
+    [r.movementKey, r.lostBalanceTransactionId, r.balanceTransactionId],
   );
 }
 

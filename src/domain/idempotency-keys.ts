@@ -28,6 +28,13 @@ export const stripeKeyForCreditTransaction = (paymentIntentId: string): string =
  */
 export const stripeKeyForMirrorTransaction = (movementKey: string): string => `mirror-tx:${movementKey}`;
 
+/**
+ * Stripe Idempotency-Key for a mirror transaction made again after reconcile found the recorded one missing on
+ * Stripe: derived from the movement and the lost transaction, so one loss is repaired once.
+ */
+export const stripeKeyForMirrorRepair = (movementKey: string, lostBalanceTransactionId: string): string =>
+  `mirror-repair:${movementKey}:${lostBalanceTransactionId}`;
+
 /** Stripe Idempotency-Key for marking the PaymentIntent's metadata as credited. */
 export const stripeKeyForCreditMark = (paymentIntentId: string): string => `credit-mark:${paymentIntentId}`;
 

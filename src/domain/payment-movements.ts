@@ -34,8 +34,7 @@ export interface Movement {
  * | Stripe says                                   | movements                                   |
  * | --------------------------------------------- | ------------------------------------------- |
  * | PaymentIntent succeeded                       | credit of amount_received                   |
- * | refund pending or succeeded                   | refund debit                                |
- * | refund requires_action                        | nothing (no money has left yet)             |
+ * | refund pending, requires_action or succeeded  | refund debit (Stripe took the money back)   |
  * | refund failed or canceled, debit applied      | refund debit + its reversal (net 0)         |
  * | refund failed or canceled, never debited      | nothing                                     |
  * | dispute funds withdrawn                       | dispute debit                               |

@@ -36,7 +36,7 @@ export interface DisputeFact {
 
 export interface ChargeFact {
   id: string;
-  /** Refunds not failed or canceled, pending included. */
+  /** Refunds not failed or canceled (pending and requires_action included), as Stripe counts them. */
   amountRefundedMinor: number;
   /** Ever disputed: stays true after the dispute closes. */
   disputed: boolean;
@@ -52,13 +52,17 @@ export interface PaymentTruth {
   disputes: DisputeFact[];
 }
 
-/** Refund states in which the money has left (or is leaving) the account. */
-export const REFUND_MONEY_LEFT: readonly RefundStatus[] = ['pending', 'succeeded'];
+/**
+ * Refund states in which the money has left the account: Stripe takes a refund's amount from the balance when the
+ * refund is created (it counts in the charge's amount_refunded) and gives it back only if it fails or is canceled.
+ * `requires_action` (the customer must act before the money reaches them) is money out too.
+ */
+export const REFUND_MONEY_LEFT: readonly RefundStatus[] = ['pending', 'requires_action', 'succeeded'];
 /** Refund states in which the money came back (never left, or returned). */
 export const REFUND_MONEY_RETURNED: readonly RefundStatus[] = ['failed', 'canceled'];
 
 /**
- * Stripe's net for the PaymentIntent, in its currency: amount received − refunds whose money left − disputed
+ * Stripe's net for the PaymentIntent, in its currency: amount received − refunds not failed or canceled − disputed
  * funds withdrawn and not reinstated. Invariant 7: the ledger's net for the PaymentIntent equals this.
  */
 export function stripeNetMinor(truth: PaymentTruth): number {

@@ -31,8 +31,8 @@ export const mirrorOf = (fake: FakeStripe, customerId: string, pi: string) =>
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /**
- * Stripe's net for the PaymentIntent from its raw objects: amount received − refunds whose money left (pending,
- * succeeded) + the dispute balance transactions (a withdrawal is negative, a reinstatement positive).
+ * Stripe's net for the PaymentIntent from its raw objects: amount received − refunds not failed or canceled + the
+ * dispute balance transactions (a withdrawal is negative, a reinstatement positive).
  */
 export async function stripeNetOf(fake: FakeStripe, pi: string): Promise<number> {
   const stripe = stripeClientFor(fake.url);
@@ -40,7 +40,7 @@ export async function stripeNetOf(fake: FakeStripe, pi: string): Promise<number>
   if (!intent || intent.status !== 'succeeded') return 0;
   const refunds = (await stripe.refunds.list({ payment_intent: pi, limit: 100 })).data;
   const disputes = (await stripe.disputes.list({ payment_intent: pi, limit: 100 })).data;
-  const refunded = sum(refunds.filter((r) => r.status === 'pending' || r.status === 'succeeded').map((r) => r.amount));
+  const refunded = sum(refunds.filter((r) => r.status !== 'failed' && r.status !== 'canceled').map((r) => r.amount));
   const disputed = sum(disputes.flatMap((d) => d.balance_transactions.map((t) => t.amount)));
   return intent.amount_received - refunded + disputed;
 }

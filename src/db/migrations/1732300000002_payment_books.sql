@@ -76,6 +76,19 @@ CREATE TRIGGER ledger_mirror_matches_movement BEFORE INSERT ON ledger_mirror
 CREATE TRIGGER ledger_mirror_append_only BEFORE UPDATE OR DELETE ON ledger_mirror
   FOR EACH ROW EXECUTE FUNCTION ledger_entries_append_only();
 
+-- A mirror transaction found missing on Stripe (by reconcile) and made again: the newest repair is the movement's
+-- mirror from then on. Append-only, so the lost transaction stays on record.
+CREATE TABLE ledger_mirror_repairs (
+  id                          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  movement_key                text NOT NULL REFERENCES ledger_mirror (movement_key),
+  lost_balance_transaction_id text NOT NULL,
+  balance_transaction_id      text NOT NULL UNIQUE CHECK (balance_transaction_id ~ '^cbtxn_[A-Za-z0-9_]+$'),
+  repaired_at                 timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (movement_key, lost_balance_transaction_id)
+);
+CREATE TRIGGER ledger_mirror_repairs_append_only BEFORE UPDATE OR DELETE ON ledger_mirror_repairs
+  FOR EACH ROW EXECUTE FUNCTION ledger_entries_append_only();
+
 -- Account of record and reject/credit exclusion, serialised per PaymentIntent by an advisory lock.
 CREATE FUNCTION ledger_entries_account_of_record() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
@@ -120,6 +133,7 @@ CREATE TRIGGER payment_decisions_reject_before_credit BEFORE INSERT ON payment_d
   FOR EACH ROW EXECUTE FUNCTION payment_decisions_reject_before_credit();
 
 -- Down Migration
+DROP TABLE ledger_mirror_repairs;
 DROP TABLE ledger_mirror;
 DROP FUNCTION ledger_mirror_matches_movement();
 DROP TRIGGER ledger_entries_account_of_record ON ledger_entries;
