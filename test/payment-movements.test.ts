@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { PaymentIntentSnapshot } from '../src/domain/payment.js';
 import { intendedMovements, missingMovements, netMinor, type Movement } from '../src/domain/payment-movements.js';
 import {
   stripeNetMinor,
@@ -9,24 +8,7 @@ import {
   type RefundFact,
   type RefundStatus,
 } from '../src/domain/payment-truth.js';
-
-const paymentIntent = (over: Partial<PaymentIntentSnapshot> = {}): PaymentIntentSnapshot => ({
-  id: 'pi_1',
-  status: 'succeeded',
-  amountMinor: 2_500,
-  amountReceivedMinor: 2_500,
-  currency: 'usd',
-  customerId: 'cus_1',
-  metadata: { payconfirm: 'credit' },
-  ...over,
-});
-
-const truthOf = (over: { pi?: Partial<PaymentIntentSnapshot>; refunds?: RefundFact[]; disputes?: DisputeFact[] } = {}): PaymentTruth => ({
-  paymentIntent: paymentIntent(over.pi),
-  charge: { id: 'ch_1', amountRefundedMinor: 0, disputed: (over.disputes ?? []).length > 0 },
-  refunds: over.refunds ?? [],
-  disputes: over.disputes ?? [],
-});
+import { truthOf } from './support/payment-truth-builders.js';
 
 const refund = (id: string, status: RefundStatus, amountMinor = 300): RefundFact => ({ id, amountMinor, currency: 'usd', status });
 

@@ -1,30 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { MoneyPolicy } from '../src/domain/credit-policy.js';
-import type { PaymentIntentSnapshot } from '../src/domain/payment.js';
 import { NO_DECISIONS, planPayment, planStripeSync, type BookedMovement, type PaymentBooks } from '../src/domain/payment-plan.js';
-import type { DisputeFact, PaymentTruth, RefundFact } from '../src/domain/payment-truth.js';
+import type { RefundFact } from '../src/domain/payment-truth.js';
+import { truthOf } from './support/payment-truth-builders.js';
 
 const TAGGED_MIRROR_ON: MoneyPolicy = { creditPaymentIntents: 'tagged', balanceMirror: 'on' };
 const TAGGED_MIRROR_OFF: MoneyPolicy = { creditPaymentIntents: 'tagged', balanceMirror: 'off' };
 const ALL_MIRROR_ON: MoneyPolicy = { creditPaymentIntents: 'all', balanceMirror: 'on' };
-
-const paymentIntent = (over: Partial<PaymentIntentSnapshot> = {}): PaymentIntentSnapshot => ({
-  id: 'pi_1',
-  status: 'succeeded',
-  amountMinor: 2_500,
-  amountReceivedMinor: 2_500,
-  currency: 'usd',
-  customerId: 'cus_1',
-  metadata: { payconfirm: 'credit' },
-  ...over,
-});
-
-const truthOf = (over: { pi?: Partial<PaymentIntentSnapshot>; refunds?: RefundFact[]; disputes?: DisputeFact[] } = {}): PaymentTruth => ({
-  paymentIntent: paymentIntent(over.pi),
-  charge: { id: 'ch_1', amountRefundedMinor: 0, disputed: false },
-  refunds: over.refunds ?? [],
-  disputes: over.disputes ?? [],
-});
 
 const refund = (id: string, status: RefundFact['status'], over: Partial<RefundFact> = {}): RefundFact => ({
   id,

@@ -16,6 +16,10 @@ export interface PendingPayment {
   status: 'pending';
   paymentIntentId: string;
   stage: string;
+  /**
+   * Why it waits for payconfirm's operators, as a code (e.g. `no_account_for_customer`); null while it simply runs.
+   * The operators' detail stays with them.
+   */
   reason: string | null;
   /** Path to poll, relative to the client's base URL. */
   pollUrl: string;
