@@ -230,6 +230,8 @@ describe('account of record and operator decisions that last', () => {
     expect((await deliver(api.url, paymentIntentEvent(fake, 'payment_intent.succeeded', pi))).status).toBe(200);
     const stuck = await waitForAttention(ctx, pi, 'stripe_request_rejected');
     expect(stuck).toMatchObject({ attention: { failedStage: 'crediting_stripe' }, ledgerEntryId: expect.any(String) });
+    // The owner sees the credit: the ledger holds it, whatever the Stripe mirror waits for.
+    expect((await callApi(api.url, 'GET', `/billing/payments/${pi}`, { apiKey: c.apiKey })).body).toMatchObject({ status: 'credited', amount_minor: 4_400 });
     await expect(sendOperatorUpdate(ctx.client, pi, { kind: 'reject', input: { reason: 'too late' } })).rejects.toBeInstanceOf(OperatorUpdateRefusedError);
     await sendOperatorUpdate(ctx.client, pi, { kind: 'skipMirror', input: { reason: 'customer deleted in Stripe' } });
     expect(await outcomeOf(ctx, pi)).toMatchObject({ status: 'credited', mirror: 'skipped', balanceTransactionId: null });
@@ -240,6 +242,42 @@ describe('account of record and operator decisions that last', () => {
     const { ledger } = await expectBooksFollowStripe(ctx, fake, pi, { customerId: c.customerId, mirror: 'none' });
     expect(movementsOf(ledger)).toEqual([['payment_credit', 4_400], ['refund_debit', -400]]);
     expect((await listDecisions(ctx.pool, pi)).map((d) => [d.decision, d.reason])).toEqual([['skip_mirror', 'customer deleted in Stripe']]);
+  });
+});
+
+describe('who may see a payment', () => {
+  it('GET /billing/payments/:id answers a stranger 404, credited or not, exactly as for a PaymentIntent that does not exist', async () => {
+    const owner = await newCustomer(ctx, fake);
+    const stranger = await newCustomer(ctx, fake);
+    const credited = newPaymentIntent(fake, owner.customerId, { amount: 1_200 });
+    expect((await confirm(owner.apiKey, credited)).body).toMatchObject({ status: 'credited' });
+    const uncredited = newPaymentIntent(fake, owner.customerId, { amount: 1_300, status: 'processing' });
+    const get = (apiKey: string, pi: string) => callApi(api.url, 'GET', `/billing/payments/${pi}`, { apiKey });
+
+    const [ownView, onCredited, onUncredited, onUnknown] = await Promise.all([
+      get(owner.apiKey, credited),
+      get(stranger.apiKey, credited),
+      get(stranger.apiKey, uncredited),
+      get(stranger.apiKey, 'pi_doesNotExist1234'),
+    ]);
+    expect(ownView.body).toMatchObject({ status: 'credited', account_id: owner.accountId });
+    for (const answer of [onCredited, onUncredited, onUnknown]) {
+      expect(answer.status).toBe(404);
+      expect(answer.body.error).toMatchObject({ code: 'payment_intent_not_found' });
+      expect(JSON.stringify(answer.body)).not.toContain(owner.accountId);
+    }
+  });
+
+  it('a payment waiting for an operator is pending to its owner, with a reason code only', async () => {
+    const c = await newCustomer(ctx, fake);
+    const pi = newPaymentIntent(fake, c.customerId, { amount: 0 }); // succeeded with amount_received 0: an anomaly
+    expect((await deliver(api.url, paymentIntentEvent(fake, 'payment_intent.succeeded', pi))).status).toBe(200);
+    const waiting = await waitForAttention(ctx, pi, 'amount_anomaly');
+    const answer = await callApi(api.url, 'GET', `/billing/payments/${pi}`, { apiKey: c.apiKey });
+    expect(answer.status).toBe(202);
+    expect(answer.body).toEqual({ status: 'pending', payment_intent_id: pi, stage: 'needs_attention', reason: 'amount_anomaly', poll_url: `/billing/payments/${pi}` });
+    expect(JSON.stringify(answer.body)).not.toContain(waiting.attention!.detail);
+    await sendOperatorUpdate(ctx.client, pi, { kind: 'reject', input: { reason: 'test: zero amount' } });
   });
 });
 

@@ -1,8 +1,10 @@
-import { applyMovements } from '../src/db/payment-books.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStripePaymentActivities, MAX_KEY_GENERATIONS } from '../activities/stripe-payment-activities.js';
 import { verifyLedger } from '../src/db/ledger-verify.js';
+import { applyMovements, loadPaymentBooks } from '../src/db/payment-books.js';
+import { attentionReasonForFailure, FAILURE_TYPES } from '../src/domain/failure-types.js';
 import type { StripeClient } from '../src/stripe/stripe-client.js';
 import { startOrAttachPayment } from '../src/temporal/payment-workflow-client.js';
 import { startFakeStripe, waitUntil, type FakeStripe, type FaultHandle, type RequestLogEntry } from './support/fake-stripe/index.js';
@@ -168,6 +170,38 @@ describe('a 500 on the balance-transaction POST, replayed by Stripe under that k
   });
 });
 
+describe('a run of stored 500s that applied nothing (a Stripe blip)', () => {
+  it('each attempt spends at most one new key generation; when all are spent the failure has its own operator reason', async () => {
+    const { c, pi } = await newPayment(4_500);
+    const base = `credit-tx:${pi}`;
+    const front = await startStoredErrorFront(fake, (key) => key === base || key.startsWith(`${base}:g`));
+    try {
+      await applyMovements(ctx.pool, c.accountId, [
+        { key: `stripe:payment_intent:${pi}`, kind: 'payment_credit', paymentIntentId: pi, amountMinor: 4_500, currency: 'usd', stripeObjectId: pi },
+      ]);
+      const movements = (await loadPaymentBooks(ctx.pool, pi)).movements;
+      let attempt = 0;
+      const activities = createStripePaymentActivities({ stripe: stripeClientFor(front.url), pool: ctx.pool, currentAttempt: () => attempt });
+      const sync = () => activities.syncStripeBooks({ paymentIntentId: pi, mirror: { customerId: c.customerId, movements, createdThisRun: [] }, mark: null });
+
+      for (attempt = 1; attempt <= MAX_KEY_GENERATIONS; attempt++) {
+        await expect(sync()).rejects.toMatchObject({ type: 'StripeUnavailable', nonRetryable: false });
+        // Every earlier generation was replayed (and a lookup proved it applied nothing); one new one was spent.
+        expect(front.answered.filter((a) => !a.replayed).map((a) => a.key), `attempt ${attempt}`).toEqual(
+          Array.from({ length: attempt }, (_, g) => (g === 0 ? base : `${base}:g${g}`)),
+        );
+      }
+      const exhausted = await sync().then(() => null, (err: unknown) => err);
+      expect(exhausted).toMatchObject({ type: FAILURE_TYPES.stripeKeyGenerationsExhausted, nonRetryable: true });
+      expect(attentionReasonForFailure(FAILURE_TYPES.stripeKeyGenerationsExhausted)).toBe('stripe_key_generations_exhausted');
+      expect(fake.balanceTransactions(c.customerId)).toEqual([]);
+      expect((await loadPaymentBooks(ctx.pool, pi)).movements[0]?.balanceTransactionId).toBeNull();
+    } finally {
+      await front.close();
+    }
+  });
+});
+
 describe('a 500 on the mark, replayed by Stripe under that key', () => {
   it('the 500 applied the mark: after the replay a read finds the mark, so no next key generation is spent', async () => {
     const { c, pi } = await newPayment(4_400);
@@ -199,19 +233,21 @@ function lostResponses(customerId: string, pi: string, times: number): FaultHand
  * it under that key. The fake stores only 500s that applied, so this front stands in for Stripe on one key:
  * it answers that key's POSTs with a stored 500 (replayed from the second on) and forwards everything else.
  */
-async function startStoredErrorFront(target: FakeStripe, spentKey: string) {
+async function startStoredErrorFront(target: FakeStripe, spent: string | ((key: string) => boolean)) {
+  const isSpent = typeof spent === 'string' ? (key: string) => key === spent : spent;
   const answered: Array<{ key: string; replayed: boolean }> = [];
-  let storedBody: string | undefined;
+  const storedBodies = new Map<string, string>();
   const server = createServer((req, res) => void handle(req, res));
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString();
     const key = req.headers['idempotency-key'];
-    if (req.method === 'POST' && key === spentKey) {
+    if (req.method === 'POST' && typeof key === 'string' && isSpent(key)) {
+      const storedBody = storedBodies.get(key);
       const replayed = storedBody !== undefined;
       if (replayed && body !== storedBody) throw new Error('the same Idempotency-Key was sent with other parameters');
-      storedBody = body;
+      storedBodies.set(key, body);
       answered.push({ key, replayed });
       res.writeHead(500, {
         'content-type': 'application/json',

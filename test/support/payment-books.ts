@@ -10,6 +10,7 @@ import { stripeClientFor, type TestContext } from './test-context.js';
  * mirror transactions in the fake Stripe, and Stripe's own net from its raw objects. What the books tests assert.
  */
 export interface LedgerRow {
+  id: string;
   kind: string;
   amount_minor: number;
   idempotency_key: string;
@@ -18,7 +19,7 @@ export interface LedgerRow {
 
 export async function ledgerOf(ctx: TestContext, pi: string): Promise<LedgerRow[]> {
   const { rows } = await ctx.pool.query<LedgerRow>(
-    'SELECT kind, amount_minor, idempotency_key, account_id FROM ledger_entries WHERE payment_intent_id = $1 ORDER BY seq',
+    'SELECT id, kind, amount_minor, idempotency_key, account_id FROM ledger_entries WHERE payment_intent_id = $1 ORDER BY seq',
     [pi],
   );
   return rows;
