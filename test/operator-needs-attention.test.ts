@@ -131,7 +131,7 @@ describe('needs_attention: each reason waits in plain sight, and operators settl
     expect(byPi.get(pis.zeroAmount)!.detail).toBe('amount_received is 0');
     expect(byPi.get(pis.badCurrency)!.detail).toBe('currency "us$" is not an ISO code');
     expect(byPi.get(pis.idempotency)!.detail).toMatch(/idempotency/i);
-    expect(byPi.get(pis.retryBudget)!.detail).toMatch(/syncStripeBooks failed on every attempt of its retry budget; last failure: .*Stripe 500/);
+    expect(byPi.get(pis.retryBudget)!.detail).toMatch(/convergePayment failed on every attempt of its retry budget; last failure: .*Stripe 500/);
     expect(byPi.get(pis.currencyRefused)!.detail).toMatch(/Stripe 400 .*balance in eur/);
     for (const s of stuck) {
       expect(s.since).toMatch(/^\d{4}-\d\d-\d\dT/);

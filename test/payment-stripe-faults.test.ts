@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStripePaymentActivities, MAX_KEY_GENERATIONS } from '../activities/stripe-payment-activities.js';
+import { createStripeBooksSync, MAX_KEY_GENERATIONS } from '../src/stripe/stripe-books-sync.js';
 import { verifyLedger } from '../src/db/ledger-verify.js';
 import { applyMovements, loadPaymentBooks } from '../src/db/payment-books.js';
 import { attentionReasonForFailure, FAILURE_TYPES } from '../src/domain/failure-types.js';
@@ -180,11 +180,11 @@ describe('a run of stored 500s that applied nothing (a Stripe blip)', () => {
         { key: `stripe:payment_intent:${pi}`, kind: 'payment_credit', paymentIntentId: pi, amountMinor: 4_500, currency: 'usd', stripeObjectId: pi },
       ]);
       const movements = (await loadPaymentBooks(ctx.pool, pi)).movements;
-      let attempt = 0;
-      const activities = createStripePaymentActivities({ stripe: stripeClientFor(front.url), pool: ctx.pool, currentAttempt: () => attempt });
-      const sync = () => activities.syncStripeBooks({ paymentIntentId: pi, mirror: { customerId: c.customerId, movements, createdThisRun: [] }, mark: null });
+      const stripeBooks = createStripeBooksSync({ stripe: stripeClientFor(front.url), pool: ctx.pool });
+      const sync = () => stripeBooks.syncStripeBooks({ paymentIntentId: pi, mirror: { customerId: c.customerId, movements, createdNow: [] }, mark: null });
 
-      for (attempt = 1; attempt <= MAX_KEY_GENERATIONS; attempt++) {
+      // Each call stands for one activity attempt (Temporal backs off between them).
+      for (let attempt = 1; attempt <= MAX_KEY_GENERATIONS; attempt++) {
         await expect(sync()).rejects.toMatchObject({ type: 'StripeUnavailable', nonRetryable: false });
         // Every earlier generation was replayed (and a lookup proved it applied nothing); one new one was spent.
         expect(front.answered.filter((a) => !a.replayed).map((a) => a.key), `attempt ${attempt}`).toEqual(

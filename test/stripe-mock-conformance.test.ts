@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createStripePaymentActivities, type StripePaymentActivities } from '../activities/stripe-payment-activities.js';
+import { readPaymentTruth } from '../src/stripe/read-payment-truth.js';
+import { createStripeBooksSync, type StripeBooksSync } from '../src/stripe/stripe-books-sync.js';
 import { createAccount } from '../src/db/accounts.js';
 import { applyMovements, loadPaymentBooks } from '../src/db/payment-books.js';
 import { ensureTool, STRIPE_MOCK } from '../src/dev/go-tools.js';
@@ -22,7 +23,7 @@ import { createTestContext, type TestContext } from './support/test-context.js';
 let mock: RunningStripeMock;
 let stripe: StripeClient;
 let ctx: TestContext;
-let activities: StripePaymentActivities;
+let stripeBooks: StripeBooksSync;
 let accountId: string;
 let responses: Array<{ method: string; path: string; status: number; idempotencyKey: string | undefined }>;
 
@@ -38,8 +39,7 @@ beforeAll(async () => {
   );
   ctx = await createTestContext('stripe-mock-conformance');
   accountId = (await createAccount(ctx.pool, { stripeCustomerId: CUSTOMER })).account.id;
-  // Called outside a worker: the attempt number comes through the factory's seam.
-  activities = createStripePaymentActivities({ stripe, pool: ctx.pool, currentAttempt: () => 1 });
+  stripeBooks = createStripeBooksSync({ stripe, pool: ctx.pool });
 });
 afterAll(async () => {
   await mock?.stop();
@@ -54,7 +54,7 @@ const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? 
 
 describe('Stripe activities against stripe-mock (request shapes checked by Stripe\'s OpenAPI spec)', () => {
   it('readPaymentTruth: the expanded retrieve and both lists (forced by the books) are accepted and the answer parses', async () => {
-    const truth = await activities.readPaymentTruth({ paymentIntentId: PI, refundsBooked: true, disputesBooked: true });
+    const truth = await readPaymentTruth(stripe, PI, { refundsBooked: true, disputesBooked: true });
     expect(truth.paymentIntent).toEqual({
       id: PI,
       status: expect.stringMatching(/^(requires_payment_method|requires_confirmation|requires_action|processing|requires_capture|canceled|succeeded)$/),
@@ -114,10 +114,10 @@ describe('Stripe activities against stripe-mock (request shapes checked by Strip
     ]);
     const creditEntryId = books.movements[0]!.ledgerEntryId;
 
-    const result = await activities.syncStripeBooks({
+    const result = await stripeBooks.syncStripeBooks({
       paymentIntentId: PI,
       // Nothing created this run: each movement is looked up before it is written.
-      mirror: { customerId: CUSTOMER, movements: books.movements, createdThisRun: [] },
+      mirror: { customerId: CUSTOMER, movements: books.movements, createdNow: [] },
       mark: { ledgerEntryId: creditEntryId, creditMovementKey: creditKey, knownBalanceTransactionId: null },
     });
 
@@ -153,7 +153,7 @@ describe('Stripe activities against stripe-mock (request shapes checked by Strip
   it('syncStripeBooks verify (reconcile --fix): the list and the keyed repair POSTs are accepted; the repairs land in Postgres', async () => {
     const mirrored = (await loadPaymentBooks(ctx.pool, PI)).movements;
     expect(mirrored.every((m) => m.balanceTransactionId !== null)).toBe(true);
-    const result = await activities.syncStripeBooks({ paymentIntentId: PI, mirror: null, verify: { customerId: CUSTOMER, movements: mirrored }, mark: null });
+    const result = await stripeBooks.syncStripeBooks({ paymentIntentId: PI, mirror: null, verify: { customerId: CUSTOMER, movements: mirrored }, mark: null });
 
     // stripe-mock's list never holds the transactions it made (it keeps no state): each one is repaired.
     expect(Object.keys(result.repaired).sort()).toEqual(mirrored.map((m) => m.key).sort());

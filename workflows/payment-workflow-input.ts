@@ -1,4 +1,5 @@
 import type { Duration } from '@temporalio/common';
+import type { PaymentTruth } from '../src/domain/payment-truth.js';
 
 export interface PaymentWorkflowTuning {
   /** While the PaymentIntent is `processing`, re-read it this often even without a webhook signal. */
@@ -12,6 +13,11 @@ export interface PaymentWorkflowTuning {
 export interface PaymentWorkflowInput {
   paymentIntentId: string;
   tuning?: PaymentWorkflowTuning;
+  /**
+   * Stripe's truth as the starter just read it (confirm reads it to check ownership): the first pass uses it
+   * instead of reading again, if it is still fresh (activities/payment-activities.ts HANDED_TRUTH_MAX_AGE_MS).
+   */
+  handedTruth?: { truth: PaymentTruth; readAtMs: number } | null;
 }
 
 export const DEFAULT_TUNING: Required<PaymentWorkflowTuning> = {

@@ -1,8 +1,7 @@
-import type Stripe from 'stripe';
 import type { Account } from '../db/accounts.js';
 import type { PaymentBooks } from '../domain/payment-plan.js';
-import { toPaymentIntentSnapshot } from '../stripe/payment-intent-snapshot.js';
-import type { PaymentIntentSnapshot } from '../domain/payment.js';
+import type { PaymentTruth } from '../domain/payment-truth.js';
+import { readPaymentTruth } from '../stripe/read-payment-truth.js';
 import { isResourceMissing } from '../stripe/stripe-failures.js';
 import type { StripeClient } from '../stripe/stripe-client.js';
 import { HttpError, notFound, unavailable } from './http-errors.js';
@@ -24,24 +23,34 @@ export const strangerError = (paymentIntentId: string, answer: StrangerAnswer): 
     ? notFound(`no PaymentIntent ${paymentIntentId}`, 'payment_intent_not_found')
     : new HttpError(403, 'forbidden', `PaymentIntent ${paymentIntentId} does not belong to this account`);
 
+/** A fresh read of Stripe's truth, and when it was made (a new payment run may use it instead of reading again). */
+export interface FreshTruth {
+  truth: PaymentTruth;
+  readAtMs: number;
+}
+
 /**
- * Reads the PaymentIntent from Stripe for a caller and checks it is theirs: 404 if Stripe does not know it,
- * `stranger` if it is another account's — before anything is started or credited.
+ * Reads Stripe's truth about the PaymentIntent for a caller (the same read the payment workflow makes: one GET for
+ * a payment without refunds or disputes) and checks it is theirs: 404 if Stripe does not know it, `stranger` if it
+ * is another account's — before anything is started or credited.
  */
-export async function loadOwnedPaymentIntent(
+export async function loadOwnedPaymentTruth(
   stripe: StripeClient,
   account: Account,
   books: PaymentBooks,
   stranger: StrangerAnswer,
-): Promise<PaymentIntentSnapshot> {
-  let pi: Stripe.PaymentIntent;
+): Promise<FreshTruth> {
+  let truth: PaymentTruth;
+  const readAtMs = Date.now();
   try {
-    pi = await stripe.paymentIntents.retrieve(books.paymentIntentId);
+    truth = await readPaymentTruth(stripe, books.paymentIntentId, {
+      refundsBooked: books.movements.some((m) => m.kind.startsWith('refund_')),
+      disputesBooked: books.movements.some((m) => m.kind.startsWith('dispute_')),
+    });
   } catch (err) {
     if (isResourceMissing(err)) throw notFound(`no PaymentIntent ${books.paymentIntentId}`, 'payment_intent_not_found');
     throw unavailable('stripe_unavailable', 'Stripe could not be reached; retry shortly', 5);
   }
-  const snapshot = toPaymentIntentSnapshot(pi);
-  if (!ownsPayment(account, books, snapshot.customerId)) throw strangerError(books.paymentIntentId, stranger);
-  return snapshot;
+  if (!ownsPayment(account, books, truth.paymentIntent.customerId)) throw strangerError(books.paymentIntentId, stranger);
+  return { truth, readAtMs };
 }

@@ -7,7 +7,7 @@ import type { PaymentHandle } from '../temporal/payment-workflow-client.js';
 import type { ApiDeps } from './api-deps.js';
 import { answerFromWorkflow } from './confirm-payment.js';
 import { creditedAnswer, notEligibleAnswer, notPayableAnswer, pendingAnswer, rejectedAnswer, type PaymentAnswer } from './payment-answers.js';
-import { loadOwnedPaymentIntent, ownsPayment, strangerError } from './payment-lookup.js';
+import { loadOwnedPaymentTruth, ownsPayment, strangerError } from './payment-lookup.js';
 import { withTemporal } from './temporal-calls.js';
 
 /**
@@ -21,7 +21,7 @@ export async function paymentStatus(deps: ApiDeps, account: Account, paymentInte
     const entry = await findPaymentCredit(deps.pool, paymentIntentId);
     if (entry) return creditedAnswer(entry, 'credited');
   }
-  const snapshot = await loadOwnedPaymentIntent(deps.stripe, account, books, 404);
+  const { truth } = await loadOwnedPaymentTruth(deps.stripe, account, books, 404);
   const handle: PaymentHandle = deps.temporal.client.workflow.getHandle(paymentIntentId);
   const running = await withTemporal(deps, async () => {
     try {
@@ -32,7 +32,7 @@ export async function paymentStatus(deps: ApiDeps, account: Account, paymentInte
     }
   });
   if (running === null) {
-    const plan = planPayment({ paymentIntent: snapshot, charge: null, refunds: [], disputes: [] }, books, deps.settings.moneyPolicy);
+    const plan = planPayment(truth, books, deps.settings.moneyPolicy);
     if (plan.kind === 'rejected') return rejectedAnswer(paymentIntentId, plan.reason);
     if (plan.kind === 'not_eligible') return notEligibleAnswer(paymentIntentId, plan.why, 200);
     if (plan.kind === 'not_payable') return notPayableAnswer(paymentIntentId, plan.status, 200);

@@ -1,7 +1,8 @@
 import type { Client, WorkflowHandle, WorkflowStartOptions } from '@temporalio/client';
 import type { PaymentOutcome } from '../domain/payment.js';
 import type { PaymentEventNotice } from '../../workflows/payment-messages.js';
-import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
+import type { PaymentWorkflowInput, PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
+import type { PaymentTruth } from '../domain/payment-truth.js';
 import type { paymentWorkflow } from '../../workflows/payment-workflow.js';
 import { PaymentIntentIdKey, PaymentStageKey } from './search-attributes.js';
 
@@ -17,11 +18,11 @@ export interface PaymentWorkflowStarter {
  * Start options shared by every path that reaches a payment workflow (confirm, webhook, operator):
  * the workflow id IS the PaymentIntent id, so every caller lands on one execution.
  */
-function startOptions(s: PaymentWorkflowStarter, paymentIntentId: string, summary: string) {
+function startOptions(s: PaymentWorkflowStarter, paymentIntentId: string, summary: string, extra: Partial<PaymentWorkflowInput> = {}) {
   return {
     taskQueue: s.taskQueue,
     workflowId: paymentIntentId,
-    args: [{ paymentIntentId, ...(s.tuning ? { tuning: s.tuning } : {}) }] as [Parameters<typeof paymentWorkflow>[0]],
+    args: [{ paymentIntentId, ...(s.tuning ? { tuning: s.tuning } : {}), ...extra }] as [PaymentWorkflowInput],
     // A finished run may be followed by a new one (e.g. not_payable, then the customer pays): the
     // ledger's unique key, not the workflow id, is what stops a second credit across runs.
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
@@ -33,14 +34,18 @@ function startOptions(s: PaymentWorkflowStarter, paymentIntentId: string, summar
   } satisfies Partial<WorkflowStartOptions>;
 }
 
-/** Starts the payment workflow, or attaches to the running one (conflict policy USE_EXISTING). */
+/**
+ * Starts the payment workflow, or attaches to the running one (conflict policy USE_EXISTING). `handedTruth`:
+ * the starter's own fresh read of Stripe, which a new run's first pass uses instead of reading again.
+ */
 export function startOrAttachPayment(
   s: PaymentWorkflowStarter,
   paymentIntentId: string,
   summary: string,
+  handedTruth?: { truth: PaymentTruth; readAtMs: number },
 ): Promise<WorkflowHandle<typeof paymentWorkflow>> {
   return s.client.workflow.start<typeof paymentWorkflow>(PAYMENT_WORKFLOW_TYPE, {
-    ...startOptions(s, paymentIntentId, summary),
+    ...startOptions(s, paymentIntentId, summary, handedTruth ? { handedTruth } : {}),
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
 }

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
-import { createLedgerActivities } from '../../activities/ledger-activities.js';
-import { createStripePaymentActivities } from '../../activities/stripe-payment-activities.js';
+import { createOperatorDecisionActivities } from '../../activities/operator-decision-activities.js';
+import { createPaymentActivities } from '../../activities/payment-activities.js';
 import { createStripeEventActivities } from '../../activities/stripe-event-activities.js';
 import type { Pool } from '../db/pool.js';
 import { DEFAULT_MONEY_POLICY, type MoneyPolicy } from '../domain/credit-policy.js';
@@ -35,8 +35,9 @@ export interface WorkerDeps {
 }
 
 /**
- * Two workers in one process: the main queue runs workflows and Postgres activities; the `-stripe`
- * queue runs Stripe activities under a task-queue-wide rate limit.
+ * Two workers in one process: the main queue runs workflows, the event workflow's activities and the operator
+ * decisions (local activities); the `-stripe` queue runs the payment's one activity, which reads and writes
+ * Stripe, under a task-queue-wide rate limit.
  */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const stripeActivityRate = stripeActivitiesPerSecond(deps.stripeRateLimitPerSecond);
@@ -54,7 +55,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     taskQueue: deps.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: {
-      ...createLedgerActivities({ pool: deps.pool, policy: deps.moneyPolicy ?? DEFAULT_MONEY_POLICY, ...(deps.metrics ? { metrics: deps.metrics } : {}) }),
+      ...createOperatorDecisionActivities({ pool: deps.pool }),
       ...createStripeEventActivities({
         pool: deps.pool,
         payments: { client: deps.client, taskQueue: deps.taskQueue, tuning: deps.paymentWorkflowTuning },
@@ -64,7 +65,12 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const stripe = await Worker.create({
     ...common,
     taskQueue: stripeTaskQueueFor(deps.taskQueue),
-    activities: createStripePaymentActivities({ stripe: deps.stripe, pool: deps.pool, ...(deps.metrics ? { metrics: deps.metrics } : {}) }),
+    activities: createPaymentActivities({
+      stripe: deps.stripe,
+      pool: deps.pool,
+      policy: deps.moneyPolicy ?? DEFAULT_MONEY_POLICY,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    }),
     maxTaskQueueActivitiesPerSecond: stripeActivityRate,
   });
   return [main, stripe];

@@ -1,23 +1,21 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type Stripe from 'stripe';
-import { recordMirror, recordMirrorRepair } from '../src/db/payment-books.js';
-import type { Pool } from '../src/db/pool.js';
-import { carriesCreditMark, creditMarkMetadata, type CreditMark } from '../src/domain/credit-mark.js';
-import { OWN_METADATA_PREFIX } from '../src/domain/credit-policy.js';
-import { FAILURE_TYPES } from '../src/domain/failure-types.js';
+import { recordMirror, recordMirrorRepair } from '../db/payment-books.js';
+import type { Pool } from '../db/pool.js';
+import { carriesCreditMark, creditMarkMetadata, type CreditMark } from '../domain/credit-mark.js';
+import { OWN_METADATA_PREFIX } from '../domain/credit-policy.js';
+import { FAILURE_TYPES } from '../domain/failure-types.js';
 import {
   keyGeneration,
   stripeKeyForCreditMark,
   stripeKeyForCreditTransaction,
   stripeKeyForMirrorRepair,
   stripeKeyForMirrorTransaction,
-} from '../src/domain/idempotency-keys.js';
-import type { BookedMovement } from '../src/domain/payment-plan.js';
-import type { PaymentTruth } from '../src/domain/payment-truth.js';
-import type { Metrics } from '../src/metrics.js';
-import { readPaymentTruth, type TruthHints } from '../src/stripe/read-payment-truth.js';
-import type { StripeClient } from '../src/stripe/stripe-client.js';
-import { isIdempotentReplay, isServerError, toActivityFailure } from '../src/stripe/stripe-failures.js';
+} from '../domain/idempotency-keys.js';
+import type { BookedMovement } from '../domain/payment-plan.js';
+import type { Metrics } from '../metrics.js';
+import type { StripeClient } from './stripe-client.js';
+import { isIdempotentReplay, isServerError, toActivityFailure } from './stripe-failures.js';
 
 /** What a Stripe SDK result carries about its HTTP response (absent on objects found by a lookup). */
 type Replayable = { lastResponse?: { headers: Record<string, string> } };
@@ -35,12 +33,10 @@ export const MAX_KEY_GENERATIONS = 12;
  */
 export const MIRROR_LOOKUP_CLOCK_SLACK_SECONDS = 15 * 60;
 
-export interface StripePaymentActivityDeps {
+export interface StripeBooksSyncDeps {
   stripe: StripeClient;
   pool: Pool;
   metrics?: Metrics;
-  /** The running activity's attempt number (1 = first); a seam for calling activities outside a worker. */
-  currentAttempt?: () => number;
 }
 
 export interface SyncStripeBooksInput {
@@ -51,10 +47,10 @@ export interface SyncStripeBooksInput {
     customerId: string;
     movements: BookedMovement[];
     /**
-     * Keys of movements whose ledger row this run created: no earlier attempt or run can have mirrored them,
-     * so their first attempt skips the lookup (a retry looks: its first POST may have been applied).
+     * Keys of movements whose ledger row the caller created just now: nothing can have mirrored a row before it
+     * existed, so these skip the lookup (a later attempt finds the row already there, and looks).
      */
-    createdThisRun: string[];
+    createdNow: string[];
   } | null;
   /**
    * Check that every recorded mirror transaction is still on the Stripe customer (a wake from `payconfirm
@@ -106,11 +102,12 @@ export const mirrorIdempotencyKey = (paymentIntentId: string, m: Pick<BookedMove
   m.kind === 'payment_credit' ? stripeKeyForCreditTransaction(paymentIntentId) : stripeKeyForMirrorTransaction(m.key);
 
 /**
- * Stripe side effects of a payment. Each is idempotent on its own: a POST under a deterministic
- * Idempotency-Key whose parameters never change between attempts, and a lookup before writing whenever an
- * earlier attempt or run may have written already.
+ * Stripe's copy of a payment's books: the mirror transactions and the credit mark. Each write is idempotent on its
+ * own: a POST under a deterministic Idempotency-Key whose parameters never change between attempts, and a lookup
+ * before writing whenever an earlier attempt or run may have written already. Errors come out as the activity
+ * failures Temporal should see (src/stripe/stripe-failures.ts).
  */
-export function createStripePaymentActivities({ stripe, pool, metrics, currentAttempt = () => Context.current().info.attempt }: StripePaymentActivityDeps) {
+export function createStripeBooksSync({ stripe, pool, metrics }: StripeBooksSyncDeps) {
   const guardStopped = (guard: 'stripe_lookup' | 'stripe_idempotency') => metrics?.duplicatesStopped.inc({ guard });
 
   /**
@@ -217,27 +214,16 @@ export function createStripePaymentActivities({ stripe, pool, metrics, currentAt
   }
 
   return {
-    /** Stripe's current truth about the PaymentIntent: the PaymentIntent, its charge, refunds and disputes. */
-    async readPaymentTruth(input: { paymentIntentId: string } & TruthHints): Promise<PaymentTruth> {
-      try {
-        return await readPaymentTruth(stripe, input.paymentIntentId, input);
-      } catch (err) {
-        throw toActivityFailure(err, `read ${input.paymentIntentId}`);
-      }
-    },
-
     /**
      * Brings Stripe's copy of the books up to the ledger: one customer balance transaction per movement still
      * unmirrored (each recorded in Postgres, ledger_mirror, as soon as Stripe has it, so a later attempt or run
-     * skips it), then the credit mark on the PaymentIntent when it lacks it. One activity, so a plain credit
-     * costs two Stripe writes and one history round trip.
+     * skips it), then the credit mark on the PaymentIntent when it lacks it. A plain credit costs two writes.
      */
     async syncStripeBooks(input: SyncStripeBooksInput): Promise<SyncStripeBooksResult> {
-      const firstAttempt = currentAttempt() === 1;
       const mirrored: Record<string, string> = {};
       for (const m of input.mirror?.movements ?? []) {
         const mirror = input.mirror!;
-        const mayExist = !(firstAttempt && mirror.createdThisRun.includes(m.key));
+        const mayExist = !mirror.createdNow.includes(m.key);
         const balanceTransactionId = await mirrorOne(input.paymentIntentId, mirror.customerId, m, mayExist);
         await recordMirror(pool, {
           movementKey: m.key,
@@ -278,4 +264,4 @@ export function createStripePaymentActivities({ stripe, pool, metrics, currentAt
   };
 }
 
-export type StripePaymentActivities = ReturnType<typeof createStripePaymentActivities>;
+export type StripeBooksSync = ReturnType<typeof createStripeBooksSync>;
