@@ -72,6 +72,8 @@ export type ConvergeResult =
 export interface ConvergeFailureDetails {
   stage: PaymentStage;
   facts: PaymentFacts;
+  /** Ledger keys the failed attempt wrote (so the run still knows it credited, when a later step failed). */
+  createdNow: string[];
 }
 
 const NO_FACTS: PaymentFacts = { customerId: null, amountMinor: null, currency: null, accountId: null, ledgerEntryId: null, netMinor: null };
@@ -137,6 +139,7 @@ export function createPaymentActivities({
       const pi = input.paymentIntentId;
       let stage: PaymentStage = 'loading';
       let facts = NO_FACTS;
+      let createdNow: string[] = [];
       const at = (next: PaymentStage) => {
         stage = next;
         reportStage(next);
@@ -191,7 +194,6 @@ export function createPaymentActivities({
         facts = { ...facts, accountId: account.accountId };
 
         at('crediting_ledger');
-        let createdNow: string[] = [];
         if (plan.movements.length > 0) {
           const results = await applyMovements(pool, account.accountId, plan.movements);
           createdNow = results.filter((r) => r.created).map((r) => r.entry.idempotencyKey);
@@ -243,11 +245,11 @@ export function createPaymentActivities({
           return { kind: 'rejected', reason: books.decisions.rejected ?? err.message, facts };
         }
         if (err instanceof LedgerIdempotencyConflictError || err instanceof AccountOfRecordError) {
-          throw failedAt(ApplicationFailure.nonRetryable(err.message, FAILURE_TYPES.ledgerConflict), { stage, facts });
+          throw failedAt(ApplicationFailure.nonRetryable(err.message, FAILURE_TYPES.ledgerConflict), { stage, facts, createdNow });
         }
         // A resolve refused because the payment was credited meanwhile: the next attempt finds the credit.
-        if (err instanceof DecisionRefusedError) throw failedAt(ApplicationFailure.retryable(err.message, 'CreditedMeanwhile'), { stage, facts });
-        throw failedAt(err, { stage, facts });
+        if (err instanceof DecisionRefusedError) throw failedAt(ApplicationFailure.retryable(err.message, 'CreditedMeanwhile'), { stage, facts, createdNow });
+        throw failedAt(err, { stage, facts, createdNow });
       }
     },
   };

@@ -110,7 +110,7 @@ describe('graceful shutdown on SIGTERM', () => {
     const pi = newPaymentIntent(fake, c.customerId, { amount: 2_200 });
     const hold = fake.faults.add({ kind: 'timeout', method: 'GET', path: `/v1/payment_intents/${pi}` });
     const handle = await startOrAttachPayment({ client: ctx.client, taskQueue: ctx.taskQueue, tuning: TEST_TUNING }, pi, `shutdown ${pi}`);
-    await eventually(async () => hold.held, (n) => n === 1, { description: 'the payment's Stripe read held at Stripe' });
+    await eventually(async () => hold.held, (n) => n === 1, { description: 'the Stripe read of the payment held at Stripe' });
 
     const scraped = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
     expect(scraped).toContain('# TYPE payconfirm_stripe_calls_total counter');

@@ -15,6 +15,7 @@ import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { OperatorDecisionActivities } from '../activities/operator-decision-activities.js';
 import type { ConvergeFailureDetails, ConvergeResult, PaymentActivities, PaymentFacts } from '../activities/payment-activities.js';
 import { attentionReasonForFailure, FAILURE_TYPES } from '../src/domain/failure-types.js';
+import { ledgerKeyForPaymentCredit } from '../src/domain/idempotency-keys.js';
 import type {
   AttentionReason,
   CreditedOutcome,
@@ -200,6 +201,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     let handedTruth = input.handedTruth ?? null;
     let resolve: { accountId: string; note: string | null; attentionReason: AttentionReason } | null = null;
     let credited = null as CreditedOutcome | null;
+    /** Ledger keys this run wrote, failed attempts included: `ledgerEntryCreated` says whether the run credited. */
+    const writtenByRun = new Set<string>();
     for (;;) {
       const wokenBy = eventIds.length;
       const verify: boolean = verifyMirror;
@@ -211,7 +214,10 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         if (!(err instanceof ActivityFailure)) throw err;
         const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
         const where = cause?.details?.[0] as ConvergeFailureDetails | undefined;
-        if (where) learn(where.facts);
+        if (where) {
+          learn(where.facts);
+          for (const key of where.createdNow) writtenByRun.add(key);
+        }
         const reason = attentionReasonForFailure(cause?.type);
         const failure = err.cause?.message ?? err.message;
         const detail = reason === 'retries_exhausted' ? `${err.activityType} failed on every attempt of its retry budget; last failure: ${failure}` : failure;
@@ -241,8 +247,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         }
         case 'converged':
           resolve = null;
-          // The first pass that credited is what callers were told: keep its "created" flag across later passes.
-          credited = { ...result.outcome, ledgerEntryCreated: (credited?.ledgerEntryCreated ?? false) || result.outcome.ledgerEntryCreated };
+          if (result.outcome.ledgerEntryCreated) writtenByRun.add(ledgerKeyForPaymentCredit(pi));
+          credited = { ...result.outcome, ledgerEntryCreated: writtenByRun.has(ledgerKeyForPaymentCredit(pi)) };
           if (eventIds.length === wokenBy) return await finish(credited); // converged, unless an event came meanwhile
       }
     }

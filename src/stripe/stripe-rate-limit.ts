@@ -5,9 +5,9 @@
  *
  * The goal: Stripe never sees more than the limit in ANY 1-second window. Three things stand between the
  * two rates:
- *  1. Requests per activity: at most MAX_STRIPE_REQUESTS_PER_ACTIVITY on the normal paths (readPaymentTruth
- *     makes one read for a payment without refunds or disputes; syncStripeBooks creates the credit's mirror
- *     transaction and marks the PaymentIntent, with no lookup on a first attempt).
+ *  1. Requests per activity: at most MAX_STRIPE_REQUESTS_PER_ACTIVITY on the normal paths (a payment's one
+ *     activity, convergePayment, reads the PaymentIntent with its charge, creates the credit's mirror
+ *     transaction and marks the PaymentIntent: three; no lookup for a ledger row it wrote itself).
  *  2. Temporal's burst: matching dispatches through a token bucket holding one second of rate
  *     (capacity ceil(rate) per partition). After a quiet spell a 1-second window sees the full bucket plus
  *     one second of refill: up to ceil(A) + ceil(A) − 1 activity starts at rate A.
@@ -24,7 +24,7 @@
  * Stripe slowdown. Stripe answers any excess with 429, which the activities retry after Retry-After
  * (src/stripe/stripe-failures.ts).
  */
-export const MAX_STRIPE_REQUESTS_PER_ACTIVITY = 2;
+export const MAX_STRIPE_REQUESTS_PER_ACTIVITY = 3;
 export const DISPATCH_JITTER_SECONDS = 0.2;
 
 const EPSILON = 1e-9;

@@ -26,11 +26,14 @@ export interface TestContext {
   close(): Promise<void>;
 }
 
-/** Fast retries so a test sees needs_attention in seconds; processing re-checked every 2 s. */
+/**
+ * Fast retries so a test sees needs_attention in seconds; processing re-checked every 2 s. Six attempts: one pass
+ * is one activity, and a test that fails each of its Stripe calls in turn spends one attempt on each.
+ */
 export const TEST_TUNING: PaymentWorkflowTuning = {
   processingRecheck: '2 seconds',
   activityTimeout: '10 seconds',
-  activityRetry: { maximumAttempts: 4, initialInterval: '100 milliseconds', maximumInterval: '500 milliseconds' },
+  activityRetry: { maximumAttempts: 6, initialInterval: '100 milliseconds', maximumInterval: '500 milliseconds' },
 };
 
 export const uniqueSuffix = (): string => randomBytes(4).toString('hex');
