@@ -11,6 +11,7 @@
  * What to read: with the inbox, ack latency is one INSERT and does not move with Temporal's start rate; inline,
  * every answer waits for a workflow start, so it grows with the burst (and becomes 503s when Temporal is away).
  */
+import { createStripeReadBudget } from '../src/api/stripe-read-budget.js';
 import express, { Router } from 'express';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,6 +108,7 @@ async function scenario(
     payments: { client, taskQueue },
     logger,
     metrics: createMetrics(),
+    stripeReads: createStripeReadBudget(0),
     settings: { confirmWaitMs: 0, confirmRateLimit: { perMinute: 0 }, webhookSecrets: [SECRET], webhookMaxBodyBytes: 1_048_576, moneyPolicy: { creditPaymentIntents: 'all', balanceMirror: 'on' } },
   };
   const inbox = handler.startsWith('inbox');

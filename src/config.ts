@@ -43,8 +43,10 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CONFIRM_WAIT_MS: intFrom(0, 60_000).default(8_000),
   CONFIRM_RATE_LIMIT_PER_MINUTE: intFrom(0, 1_000_000).default(600),
+  API_STRIPE_READS_PER_SECOND: intFrom(0, 10_000).default(10),
   WEBHOOK_MAX_BODY_BYTES: intFrom(1_024, 10_485_760).default(1_048_576),
   WEBHOOK_INBOX_RETENTION_DAYS: intFrom(1, 3_650).default(30),
+  WEBHOOK_RELAY_STARTS_PER_SECOND: intFrom(0, 100_000).default(200),
   SHUTDOWN_GRACE_MS: intFrom(0, 600_000).default(25_000),
   CREDIT_PAYMENT_INTENTS: z.enum(['tagged', 'all']).default('tagged'),
   STRIPE_BALANCE_MIRROR: z.enum(['on', 'off']).default('on'),
@@ -72,9 +74,14 @@ export interface Config {
     timeoutMs: number;
     rateLimitPerSecond: number;
   };
-  /** confirmRateLimitPerMinute: POST /billing/confirm_payment per account and API replica; 0 disables. */
-  http: { port: number; confirmWaitMs: number; confirmRateLimitPerMinute: number; webhookMaxBodyBytes: number };
+  /**
+   * confirmRateLimitPerMinute: POST /billing/confirm_payment per account and API replica; 0 disables.
+   * stripeReadsPerSecond: the API process's own Stripe reads, all callers together; 0 disables.
+   */
+  http: { port: number; confirmWaitMs: number; confirmRateLimitPerMinute: number; webhookMaxBodyBytes: number; stripeReadsPerSecond: number };
   webhookInboxRetentionDays: number;
+  /** Event workflows the inbox relay starts per second at most, per API process (0: no pace). */
+  webhookRelayStartsPerSecond: number;
   /** Which PaymentIntents are credit purchases, and whether the Stripe customer balance mirrors the ledger. */
   moneyPolicy: MoneyPolicy;
   logLevel: Env['LOG_LEVEL'];
@@ -119,9 +126,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.PORT,
       confirmWaitMs: e.CONFIRM_WAIT_MS,
       confirmRateLimitPerMinute: e.CONFIRM_RATE_LIMIT_PER_MINUTE,
+      stripeReadsPerSecond: e.API_STRIPE_READS_PER_SECOND,
       webhookMaxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
     },
     webhookInboxRetentionDays: e.WEBHOOK_INBOX_RETENTION_DAYS,
+    webhookRelayStartsPerSecond: e.WEBHOOK_RELAY_STARTS_PER_SECOND,
     moneyPolicy: { creditPaymentIntents: e.CREDIT_PAYMENT_INTENTS, balanceMirror: e.STRIPE_BALANCE_MIRROR },
     logLevel: e.LOG_LEVEL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

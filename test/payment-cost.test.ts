@@ -3,7 +3,9 @@ import type { FakeStripe } from './support/fake-stripe/index.js';
 import { paymentSettles } from './support/payment-books.js';
 import { newCustomer, newPaymentIntent, type Customer } from './support/payment-fixtures.js';
 import { deliver, inboxRowReaches, paymentIntentEvent, startWebhookStack, type WebhookStack } from './support/stripe-webhooks.js';
-import { callApi } from './support/test-api.js';
+import { eventually } from './support/eventually.js';
+import { terminateRunning } from './support/operator-fixtures.js';
+import { callApi, startTestApi } from './support/test-api.js';
 import { createTestContext, stripeClientFor, type TestContext } from './support/test-context.js';
 
 /**
@@ -25,6 +27,7 @@ beforeAll(async () => {
   ({ fake } = stack);
 });
 afterAll(async () => {
+  if (ctx) await terminateRunning(ctx);
   await stack?.close();
   await ctx?.close();
 });
@@ -89,5 +92,29 @@ describe('the cost of one credited payment', () => {
     const requests = await stripeRequestsOf(() => byWebhook(c, pi));
     expect(requests).toEqual(THREE_REQUESTS);
     expect(await historyLength(pi, '450 earlier transactions')).toBeLessThanOrEqual(MAX_HISTORY_EVENTS);
+  });
+
+  it("the API's own Stripe reads have a budget: over it 429 with Retry-After; polls of a running payment ask Stripe nothing", async () => {
+    const budgeted = await startTestApi(ctx, { stripe: stripeClientFor(fake.url), stripeReadsPerSecond: 1, confirmWaitMs: 300 });
+    try {
+      const c = await newCustomer(ctx, fake);
+      const waiting = newPaymentIntent(fake, c.customerId, { status: 'processing' });
+      const fresh = newPaymentIntent(fake, c.customerId);
+      const confirmAt = (pi: string) => callApi(budgeted.url, 'POST', '/billing/confirm_payment', { apiKey: c.apiKey, body: { payment_intent_id: pi } });
+
+      expect((await confirmAt(waiting)).status).toBe(202); // spends the one read of this second
+      const refused = await confirmAt(fresh);
+      expect(refused.status).toBe(429);
+      expect(refused.body.error).toMatchObject({ code: 'stripe_read_budget_exhausted' });
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+      await eventually(() => callApi(budgeted.url, 'GET', `/billing/payments/${waiting}`, { apiKey: c.apiKey }), (r) => r.body.stage === 'awaiting_payment');
+      // Ten polls at once under a budget of one read a second: each would be a 429 if it read Stripe.
+      const polls = await Promise.all(Array.from({ length: 10 }, () => callApi(budgeted.url, 'GET', `/billing/payments/${waiting}`, { apiKey: c.apiKey })));
+      for (const poll of polls) expect(poll).toMatchObject({ status: 202, body: { status: 'pending', stage: 'awaiting_payment' } });
+      expect(await eventually(() => confirmAt(fresh), (r) => r.status !== 429)).toMatchObject({ status: 200, body: { status: 'credited' } });
+    } finally {
+      await budgeted.close();
+    }
   });
 });

@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { StripeClient } from '../stripe/stripe-client.js';
 import type { PaymentWorkflowStarter } from '../temporal/payment-workflow-client.js';
 import type { RateLimit } from './rate-limit.js';
+import type { StripeReadBudget } from './stripe-read-budget.js';
 
 /** Everything the HTTP API needs, injected (tests build it from the run's real servers). */
 export interface ApiDeps {
@@ -25,6 +26,8 @@ export interface ApiDeps {
     /** CREDIT_PAYMENT_INTENTS and STRIPE_BALANCE_MIRROR (confirm answers not_eligible by it). */
     moneyPolicy: MoneyPolicy;
   };
+  /** The API process's budget of its own Stripe reads (API_STRIPE_READS_PER_SECOND). */
+  stripeReads: StripeReadBudget;
   /** Wakes the webhook inbox relay after a new inbox row (set by the webhook module). */
   onInboxRow?: () => void;
 }

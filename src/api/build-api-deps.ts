@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics.js';
 import type { Backends } from '../runtime/backends.js';
 import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
 import type { ApiDeps } from './api-deps.js';
+import { createStripeReadBudget } from './stripe-read-budget.js';
 
 export function buildApiDeps(
   backends: Backends,
@@ -19,6 +20,7 @@ export function buildApiDeps(
     payments: { client: backends.temporal.client, taskQueue: config.temporal.taskQueue, tuning },
     logger,
     metrics,
+    stripeReads: createStripeReadBudget(config.http.stripeReadsPerSecond),
     settings: {
       confirmWaitMs: config.http.confirmWaitMs,
       confirmRateLimit: { perMinute: config.http.confirmRateLimitPerMinute },

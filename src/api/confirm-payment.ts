@@ -11,7 +11,7 @@ import type { ApiDeps } from './api-deps.js';
 import { HttpError } from './http-errors.js';
 import { creditedAnswer, notEligibleAnswer, notPayableAnswer, outcomeAnswer, pendingAnswer, rejectedAnswer, type PaymentAnswer } from './payment-answers.js';
 import { loadOwnedPaymentTruth } from './payment-lookup.js';
-import { withTemporal } from './temporal-calls.js';
+import { TemporalDeadlineError, withTemporal } from './temporal-calls.js';
 
 /**
  * POST /billing/confirm_payment.
@@ -26,7 +26,7 @@ import { withTemporal } from './temporal-calls.js';
  */
 export async function confirmPayment(deps: ApiDeps, account: Account, paymentIntentId: string): Promise<PaymentAnswer> {
   const books = await loadPaymentBooks(deps.pool, paymentIntentId);
-  const fresh = await loadOwnedPaymentTruth(deps.stripe, account, books, 403);
+  const fresh = await loadOwnedPaymentTruth(deps, account, books, 403);
   const existing = await findPaymentCredit(deps.pool, paymentIntentId);
   if (existing && isMarkedCredited(fresh.truth.paymentIntent.metadata)) {
     deps.metrics.duplicatesStopped.inc({ guard: 'ledger_key' });
@@ -39,9 +39,16 @@ export async function confirmPayment(deps: ApiDeps, account: Account, paymentInt
 
   // The workflow's first pass uses this read instead of its own: one Stripe GET per confirmed payment, not two.
   const started = process.hrtime.bigint();
-  const handle = await withTemporal(deps, () =>
-    startOrAttachPayment(deps.payments, paymentIntentId, `Confirm ${paymentIntentId} for account ${account.id}`, fresh),
-  );
+  let handle: PaymentHandle;
+  try {
+    handle = await withTemporal(deps, () =>
+      startOrAttachPayment(deps.payments, paymentIntentId, `Confirm ${paymentIntentId} for account ${account.id}`, fresh),
+    );
+  } catch (err) {
+    // Busy, not down: the start may well have happened. The caller polls, or confirms again (same workflow id).
+    if (err instanceof TemporalDeadlineError) return pendingAnswer(paymentIntentId, { stage: 'loading', attention: null }, 2, 'workflow_service_busy');
+    throw err;
+  }
   deps.metrics.workflowStartSeconds.observe({ workflow: 'payment' }, Number(process.hrtime.bigint() - started) / 1e9);
   return answerFromWorkflow(deps, handle, deps.settings.confirmWaitMs, 409);
 }
@@ -51,8 +58,8 @@ export async function answerFromWorkflow(deps: ApiDeps, handle: PaymentHandle, w
   const outcome = await resultWithin(deps, handle, waitMs);
   if (!outcome) {
     const state = await withTemporal(deps, () => handle.query(paymentStateQuery)).catch((err: unknown) => {
-      if (err instanceof HttpError) throw err;
-      return null; // not yet queryable (no workflow task run yet)
+      if (err instanceof HttpError && !(err instanceof TemporalDeadlineError)) throw err;
+      return null; // not yet queryable (no workflow task run yet), or Temporal too busy to answer in time
     });
     return pendingAnswer(handle.workflowId, state);
   }

@@ -26,7 +26,16 @@ export function creditedAnswer(entry: LedgerEntry, status: 'credited' | 'already
   };
 }
 
-export function pendingAnswer(paymentIntentId: string, state: Pick<PaymentState, 'stage' | 'attention'> | null, retryAfterSeconds = 2): PaymentAnswer {
+/**
+ * 202 pending. `reason`: why it waits for payconfirm's operators (a code), or why the answer could not be had
+ * (`workflow_service_busy`); the operators' detail never leaves the service.
+ */
+export function pendingAnswer(
+  paymentIntentId: string,
+  state: Pick<PaymentState, 'stage' | 'attention'> | null,
+  retryAfterSeconds = 2,
+  reason: string | null = null,
+): PaymentAnswer {
   const pollUrl = pollUrlFor(paymentIntentId);
   return {
     httpStatus: 202,
@@ -36,7 +45,7 @@ export function pendingAnswer(paymentIntentId: string, state: Pick<PaymentState,
       payment_intent_id: paymentIntentId,
       stage: state?.stage ?? 'loading',
       // A code only: the detail names hosts, other accounts and Stripe ids that are for operators, not callers.
-      reason: state?.attention?.reason ?? null,
+      reason: state?.attention?.reason ?? reason,
       poll_url: pollUrl,
     },
   };

@@ -5,6 +5,7 @@ import { readPaymentTruth } from '../stripe/read-payment-truth.js';
 import { isResourceMissing } from '../stripe/stripe-failures.js';
 import type { StripeClient } from '../stripe/stripe-client.js';
 import { HttpError, notFound, unavailable } from './http-errors.js';
+import type { StripeReadBudget } from './stripe-read-budget.js';
 
 /**
  * Whose payment it is: the account of record once credited (an operator may have resolved it to another
@@ -35,11 +36,13 @@ export interface FreshTruth {
  * is another account's — before anything is started or credited.
  */
 export async function loadOwnedPaymentTruth(
-  stripe: StripeClient,
+  deps: { stripe: StripeClient; stripeReads: StripeReadBudget },
   account: Account,
   books: PaymentBooks,
   stranger: StrangerAnswer,
 ): Promise<FreshTruth> {
+  const { stripe } = deps;
+  deps.stripeReads.take();
   let truth: PaymentTruth;
   const readAtMs = Date.now();
   try {

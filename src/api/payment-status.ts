@@ -2,8 +2,10 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Account } from '../db/accounts.js';
 import { findPaymentCredit } from '../db/ledger.js';
 import { loadPaymentBooks } from '../db/payment-books.js';
+import type { PaymentState } from '../domain/payment.js';
 import { planPayment } from '../domain/payment-plan.js';
 import type { PaymentHandle } from '../temporal/payment-workflow-client.js';
+import { paymentStateQuery } from '../../workflows/payment-messages.js';
 import type { ApiDeps } from './api-deps.js';
 import { answerFromWorkflow } from './confirm-payment.js';
 import { creditedAnswer, notEligibleAnswer, notPayableAnswer, pendingAnswer, rejectedAnswer, type PaymentAnswer } from './payment-answers.js';
@@ -11,8 +13,10 @@ import { loadOwnedPaymentTruth, ownsPayment, strangerError } from './payment-loo
 import { withTemporal } from './temporal-calls.js';
 
 /**
- * GET /billing/payments/:id — where a payment stands, without starting anything. A caller who does not own
- * the payment gets 404, the same answer as for a PaymentIntent that does not exist.
+ * GET /billing/payments/:id — where a payment stands, without starting anything, and without asking Stripe when
+ * the books or the payment's workflow can answer: a credited payment from the ledger; a running one from its
+ * workflow's `state` (its own fresh read says whose it is). Only a payment neither knows costs a Stripe read,
+ * within the API's read budget. A caller who does not own the payment gets 404, as for one that does not exist.
  */
 export async function paymentStatus(deps: ApiDeps, account: Account, paymentIntentId: string): Promise<PaymentAnswer> {
   const books = await loadPaymentBooks(deps.pool, paymentIntentId);
@@ -21,22 +25,28 @@ export async function paymentStatus(deps: ApiDeps, account: Account, paymentInte
     const entry = await findPaymentCredit(deps.pool, paymentIntentId);
     if (entry) return creditedAnswer(entry, 'credited');
   }
-  const { truth } = await loadOwnedPaymentTruth(deps.stripe, account, books, 404);
   const handle: PaymentHandle = deps.temporal.client.workflow.getHandle(paymentIntentId);
-  const running = await withTemporal(deps, async () => {
+  const run = await withTemporal(deps, async () => {
     try {
-      return (await handle.describe()).status.name === 'RUNNING';
+      const status = (await handle.describe()).status.name;
+      if (status !== 'RUNNING') return { status, state: null };
+      return { status, state: await handle.query(paymentStateQuery).catch((): PaymentState | null => null) };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return null;
       throw err;
     }
   });
-  if (running === null) {
+  if (run?.state?.customerId) {
+    if (!ownsPayment(account, books, run.state.customerId)) throw strangerError(paymentIntentId, 404);
+    return run.state.outcome ? answerFromWorkflow(deps, handle, 2_000, 200) : pendingAnswer(paymentIntentId, run.state);
+  }
+  const { truth } = await loadOwnedPaymentTruth(deps, account, books, 404);
+  if (run === null) {
     const plan = planPayment(truth, books, deps.settings.moneyPolicy);
     if (plan.kind === 'rejected') return rejectedAnswer(paymentIntentId, plan.reason);
     if (plan.kind === 'not_eligible') return notEligibleAnswer(paymentIntentId, plan.why, 200);
     if (plan.kind === 'not_payable') return notPayableAnswer(paymentIntentId, plan.status, 200);
     return pendingAnswer(paymentIntentId, { stage: plan.kind === 'wait_for_payment' ? 'awaiting_payment' : 'loading', attention: null });
   }
-  return answerFromWorkflow(deps, handle, running ? 0 : 2_000, 200);
+  return answerFromWorkflow(deps, handle, run.status === 'RUNNING' ? 0 : 2_000, 200);
 }

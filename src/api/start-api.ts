@@ -28,7 +28,13 @@ export async function startApi(opts: {
   tuning?: PaymentWorkflowTuning;
 }): Promise<RunningApi> {
   const deps = buildApiDeps(opts.backends, opts.config, opts.logger, opts.metrics, opts.tuning);
-  const relay = startInboxRelay({ pool: deps.pool, events: deps.payments, logger: opts.logger, metrics: opts.metrics });
+  const relay = startInboxRelay({
+    pool: deps.pool,
+    events: deps.payments,
+    logger: opts.logger,
+    metrics: opts.metrics,
+    maxStartsPerSecond: opts.config.webhookRelayStartsPerSecond,
+  });
   deps.onInboxRow = relay.wake;
   const server = await listen(createApp(deps, [webhookRoutes(deps)]), opts.config.http.port, opts.host).catch(async (err: unknown) => {
     await relay.stop();

@@ -1,19 +1,43 @@
-import { unavailable } from './http-errors.js';
+import { HttpError, unavailable } from './http-errors.js';
 import type { ApiDeps } from './api-deps.js';
 
-/** Every Temporal call from a request has a deadline; an unreachable Temporal becomes 503 + Retry-After. */
+/**
+ * Temporal answered nothing within the request's deadline, though it is reachable: busy (a backlog), not down.
+ * Callers say so (confirm answers 202 pending: the start may have happened), never "unavailable".
+ */
+export class TemporalDeadlineError extends HttpError {
+  constructor(deadlineMs: number) {
+    super(503, 'temporal_busy', `the workflow service did not answer within ${deadlineMs / 1000} s (it is busy, not down); retry shortly`, {
+      'Retry-After': '2',
+    });
+  }
+}
+
+/**
+ * Every Temporal call from a request has a deadline. An unreachable Temporal becomes 503 `temporal_unavailable`
+ * + Retry-After; a deadline that passes while Temporal is reachable becomes TemporalDeadlineError.
+ */
 export async function withTemporal<T>(deps: Pick<ApiDeps, 'temporal'>, fn: () => Promise<T>, deadlineMs = 5_000): Promise<T> {
   try {
     return await deps.temporal.connection.withDeadline(Date.now() + deadlineMs, fn);
   } catch (err) {
+    if (isDeadlineExceeded(err)) throw new TemporalDeadlineError(deadlineMs);
     if (isTemporalUnavailable(err)) throw unavailable('temporal_unavailable', 'the workflow service is unreachable; retry shortly', 5);
     throw err;
   }
 }
 
+const grpcCode = (err: unknown): number | undefined => {
+  const e = err as { code?: number; cause?: { code?: number } } | null;
+  return e?.code ?? e?.cause?.code;
+};
+
+/** gRPC DEADLINE_EXCEEDED (4): the call did not finish in time. */
+export const isDeadlineExceeded = (err: unknown): boolean =>
+  grpcCode(err) === 4 || /DEADLINE_EXCEEDED/i.test((err as { message?: string } | null)?.message ?? '');
+
 /** gRPC UNAVAILABLE (14) or DEADLINE_EXCEEDED (4), or a connection-level failure. */
 export function isTemporalUnavailable(err: unknown): boolean {
-  const e = err as { code?: number; cause?: { code?: number }; name?: string; message?: string } | null;
-  const code = e?.code ?? e?.cause?.code;
-  return code === 14 || code === 4 || /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|Connection dropped/i.test(e?.message ?? '');
+  const code = grpcCode(err);
+  return code === 14 || code === 4 || /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|Connection dropped/i.test((err as { message?: string } | null)?.message ?? '');
 }

@@ -44,6 +44,8 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     // One partition per task queue: a queue-wide activity rate limit is then exact (partitions split it).
     '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
     '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
+    // Task-queue priority (src/temporal/priorities.ts): the matcher that honours priority keys.
+    '--dynamic-config-value', 'matching.useNewMatcher=true',
   ];
   const proc: ManagedProcess = startManagedProcess(opts.cliPath, args, { logFile: opts.logFile });
   let exitedEarly = false;

@@ -4,6 +4,7 @@ import type { PaymentEventNotice } from '../../workflows/payment-messages.js';
 import type { PaymentWorkflowInput, PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
 import type { PaymentTruth } from '../domain/payment-truth.js';
 import type { paymentWorkflow } from '../../workflows/payment-workflow.js';
+import { PRIORITY } from './priorities.js';
 import { PaymentIntentIdKey, PaymentStageKey } from './search-attributes.js';
 
 export const PAYMENT_WORKFLOW_TYPE = 'paymentWorkflow';
@@ -18,8 +19,9 @@ export interface PaymentWorkflowStarter {
  * Start options shared by every path that reaches a payment workflow (confirm, webhook, operator):
  * the workflow id IS the PaymentIntent id, so every caller lands on one execution.
  */
-function startOptions(s: PaymentWorkflowStarter, paymentIntentId: string, summary: string, extra: Partial<PaymentWorkflowInput> = {}) {
+function startOptions(s: PaymentWorkflowStarter, paymentIntentId: string, summary: string, priorityKey: number, extra: Partial<PaymentWorkflowInput> = {}) {
   return {
+    priority: { priorityKey },
     taskQueue: s.taskQueue,
     workflowId: paymentIntentId,
     args: [{ paymentIntentId, ...(s.tuning ? { tuning: s.tuning } : {}), ...extra }] as [PaymentWorkflowInput],
@@ -45,7 +47,8 @@ export function startOrAttachPayment(
   handedTruth?: { truth: PaymentTruth; readAtMs: number },
 ): Promise<WorkflowHandle<typeof paymentWorkflow>> {
   return s.client.workflow.start<typeof paymentWorkflow>(PAYMENT_WORKFLOW_TYPE, {
-    ...startOptions(s, paymentIntentId, summary, handedTruth ? { handedTruth } : {}),
+    // A caller waits on this one: it goes ahead of webhook-started work in a backlog.
+    ...startOptions(s, paymentIntentId, summary, PRIORITY.interactive, handedTruth ? { handedTruth } : {}),
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
 }
@@ -53,7 +56,7 @@ export function startOrAttachPayment(
 /** Delivers a Stripe event to the payment workflow, starting it when none runs (signal-with-start). */
 export async function signalPaymentWithStart(s: PaymentWorkflowStarter, paymentIntentId: string, notice: PaymentEventNotice): Promise<string> {
   const handle = await s.client.workflow.signalWithStart<typeof paymentWorkflow, [PaymentEventNotice]>(PAYMENT_WORKFLOW_TYPE, {
-    ...startOptions(s, paymentIntentId, `Payment ${paymentIntentId} (from Stripe event ${notice.eventType})`),
+    ...startOptions(s, paymentIntentId, `Payment ${paymentIntentId} (from Stripe event ${notice.eventType})`, PRIORITY.payment),
     signal: 'paymentEvent',
     signalArgs: [notice],
   });

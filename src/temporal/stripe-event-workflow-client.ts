@@ -3,6 +3,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { StripeEventSummary } from '../domain/stripe-events.js';
 import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
 import type { stripeEventWorkflow } from '../../workflows/stripe-event-workflow.js';
+import { PRIORITY } from './priorities.js';
 import { PaymentIntentIdKey, StripeEventTypeKey } from './search-attributes.js';
 
 export const STRIPE_EVENT_WORKFLOW_TYPE = 'stripeEventWorkflow';
@@ -32,6 +33,7 @@ export async function startStripeEventWorkflow(
       args: [{ event, ...(rawPayload !== undefined ? { rawPayload } : {}), ...(s.tuning ? { tuning: s.tuning } : {}) }],
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      priority: { priorityKey: PRIORITY.intake },
       typedSearchAttributes: [
         { key: StripeEventTypeKey, value: event.type },
         ...(event.paymentIntentId ? [{ key: PaymentIntentIdKey, value: event.paymentIntentId }] : []),

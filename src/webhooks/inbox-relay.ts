@@ -20,6 +20,11 @@ export interface InboxRelayOptions {
   startDeadlineMs?: number;
   /** While Temporal (or Postgres) fails: wait initialMs, doubling up to maxMs, between rounds. */
   backoff?: { initialMs: number; maxMs: number };
+  /**
+   * At most this many workflow starts a second (WEBHOOK_RELAY_STARTS_PER_SECOND): a backlog drains at a pace that
+   * leaves the API's CPU to acknowledging webhooks and Temporal's to the work already started. 0: no pace.
+   */
+  maxStartsPerSecond?: number;
 }
 
 export interface InboxRelay {
@@ -44,6 +49,7 @@ export function startInboxRelay(opts: InboxRelayOptions): InboxRelay {
   const leaseSeconds = opts.leaseSeconds ?? 60;
   const startDeadlineMs = opts.startDeadlineMs ?? 5_000;
   const backoff = opts.backoff ?? { initialMs: 250, maxMs: 10_000 };
+  const maxStartsPerSecond = opts.maxStartsPerSecond ?? 200;
   const log = opts.logger.child({ component: 'webhook-inbox-relay' });
   const { pool, events, metrics } = opts;
 
@@ -100,6 +106,7 @@ export function startInboxRelay(opts: InboxRelayOptions): InboxRelay {
     let failures = 0;
     while (!stopping) {
       let result: RoundResult;
+      const began = performance.now();
       try {
         result = await round();
         if (failures > 0) log.info({ failedRounds: failures }, 'inbox relay recovered');
@@ -110,6 +117,12 @@ export function startInboxRelay(opts: InboxRelayOptions): InboxRelay {
           log.warn({ err: { message: scrubSecrets((err as Error).message) }, failedRounds: failures }, 'inbox relay cannot dispatch; backing off');
         }
         result = 'failing';
+      }
+      if (result === 'more' && maxStartsPerSecond > 0) {
+        // A full round of batchSize starts may not come sooner than the pace allows.
+        const earliestNextMs = (batchSize / maxStartsPerSecond) * 1000;
+        const elapsedMs = performance.now() - began;
+        if (elapsedMs < earliestNextMs) await pause(earliestNextMs - elapsedMs, false);
       }
       if (result === 'idle') await pause(pollIntervalMs, true);
       else if (result === 'failing') await pause(Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(failures - 1, 16)), false);

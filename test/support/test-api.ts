@@ -1,3 +1,4 @@
+import { createStripeReadBudget } from '../../src/api/stripe-read-budget.js';
 import { DEFAULT_MONEY_POLICY, type MoneyPolicy } from '../../src/domain/credit-policy.js';
 import type { Router } from 'express';
 import type { ApiDeps } from '../../src/api/api-deps.js';
@@ -26,6 +27,8 @@ export async function startTestApi(
     confirmWaitMs?: number;
     confirmRateLimit?: RateLimit;
     moneyPolicy?: MoneyPolicy;
+    /** The API's Stripe reads per second (API_STRIPE_READS_PER_SECOND); default: no limit. */
+    stripeReadsPerSecond?: number;
     extraRoutes?: (deps: ApiDeps) => Router[];
     logLevel?: string;
     /** Overrides logLevel: e.g. a logger writing to a stream the test reads. */
@@ -39,6 +42,7 @@ export async function startTestApi(
     payments: { client: ctx.client, taskQueue: ctx.taskQueue, tuning: TEST_TUNING },
     logger: opts.logger ?? createLogger({ level: opts.logLevel ?? 'silent' }),
     metrics: opts.metrics ?? createMetrics(),
+    stripeReads: createStripeReadBudget(opts.stripeReadsPerSecond ?? 0),
     settings: {
       confirmWaitMs: opts.confirmWaitMs ?? 15_000, confirmRateLimit: opts.confirmRateLimit ?? { perMinute: 0 }, webhookSecrets: [TEST_WEBHOOK_SECRET],
       webhookMaxBodyBytes: 256 * 1024,
