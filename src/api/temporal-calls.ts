@@ -21,9 +21,20 @@ export async function withTemporal<T>(deps: Pick<ApiDeps, 'temporal'>, fn: () =>
   try {
     return await deps.temporal.connection.withDeadline(Date.now() + deadlineMs, fn);
   } catch (err) {
-    if (isDeadlineExceeded(err)) throw new TemporalDeadlineError(deadlineMs);
+    // The client retries an unreachable server until the deadline, so a deadline alone does not say which:
+    // a one-second probe of the frontend tells busy from down.
+    if (isDeadlineExceeded(err) && (await answersProbe(deps))) throw new TemporalDeadlineError(deadlineMs);
     if (isTemporalUnavailable(err)) throw unavailable('temporal_unavailable', 'the workflow service is unreachable; retry shortly', 5);
     throw err;
+  }
+}
+
+async function answersProbe(deps: Pick<ApiDeps, 'temporal'>): Promise<boolean> {
+  try {
+    await deps.temporal.connection.withDeadline(Date.now() + 1_000, () => deps.temporal.connection.workflowService.getSystemInfo({}));
+    return true;
+  } catch {
+    return false;
   }
 }
 
