@@ -37,8 +37,12 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     backlog: { type: 'string', default: '5000' },
     confirms: { type: 'string', default: '30' },
+    'worker-nice': { type: 'string', default: '10' },
+    'relay-pace': { type: 'string', default: '200' },
   },
 });
+const WORKER_NICE = Number(values['worker-nice']);
+const RELAY_PACE = values['relay-pace']!;
 const PAYMENTS = Number(values.payments);
 const CONCURRENCY = Number(values.concurrency);
 const RATE = Number(values.rate);
@@ -202,15 +206,16 @@ try {
     DATABASE_SCHEMA: 'bench_payconfirm',
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_TASK_QUEUE: TASK_QUEUE,
-    STRIPE_RATE_LIMIT_PER_SECOND: '100000',
+    STRIPE_RATE_LIMIT_PER_SECOND: '10000',
     CONFIRM_RATE_LIMIT_PER_MINUTE: '0',
     API_STRIPE_READS_PER_SECOND: '0',
     CREDIT_PAYMENT_INTENTS: 'tagged',
+    WEBHOOK_RELAY_STARTS_PER_SECOND: RELAY_PACE,
   };
   const api = await spawnService(['--import', 'tsx', 'src/api/main.ts'], { ...service, PORT: String(apiPort), LOG_LEVEL: 'info' }, /listening|"url"/);
   children.push(api);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const worker = await spawnService(['--import', 'tsx', 'src/worker/main.ts'], { ...service, LOG_LEVEL: 'info' }, /worker running/, { nice: 10 });
+  const worker = await spawnService(['--import', 'tsx', 'src/worker/main.ts'], { ...service, LOG_LEVEL: 'info' }, /worker running/, { nice: WORKER_NICE });
   children.push(worker);
 
   const naiveCustomers = await customers(naivePool, fake, 10);
@@ -361,7 +366,10 @@ try {
     goal: '',
   });
 
-  console.log(`\npayconfirm vs a naive inline handler — ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores, fake Stripe in-process\n`);
+  console.log(
+    `\npayconfirm vs a naive inline handler — ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores, fake Stripe in-process, ` +
+      `worker nice ${WORKER_NICE}, relay pace ${RELAY_PACE}/s\n`,
+  );
   console.table(rows);
   await naivePool.end();
   await pool.end();

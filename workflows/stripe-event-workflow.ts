@@ -1,4 +1,4 @@
-import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, proxyLocalActivities } from '@temporalio/workflow';
 import type { StripeEventActivities } from '../activities/stripe-event-activities.js';
 import { routeStripeEvent, type EventOutcome, type StripeEventSummary } from '../src/domain/stripe-events.js';
 import { DEFAULT_TUNING, type PaymentWorkflowTuning } from './payment-workflow-input.js';
@@ -18,9 +18,11 @@ export interface StripeEventWorkflowInput {
 export async function stripeEventWorkflow(input: StripeEventWorkflowInput): Promise<EventOutcome> {
   const tuning = { ...DEFAULT_TUNING, ...input.tuning };
   const retry = { ...DEFAULT_TUNING.activityRetry, ...tuning.activityRetry, backoffCoefficient: 2 };
-  const { forwardEventToPayment } = proxyActivities<StripeEventActivities>({ startToCloseTimeout: tuning.activityTimeout, retry });
+  // Local activities: an event costs one workflow task (about 7 history events), not three round trips. Each is
+  // short (one Temporal call, one SQL statement) and idempotent, which is what local activities are for.
+  const { forwardEventToPayment } = proxyLocalActivities<StripeEventActivities>({ startToCloseTimeout: tuning.activityTimeout, retry });
   // The outcome must land even after a long Postgres outage: no attempt limit, the same backoff.
-  const { recordEventOutcome } = proxyActivities<StripeEventActivities>({
+  const { recordEventOutcome } = proxyLocalActivities<StripeEventActivities>({
     startToCloseTimeout: tuning.activityTimeout,
     retry: { ...retry, maximumAttempts: Number.POSITIVE_INFINITY },
   });
