@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { pruneInbox, recordInboxOutcome } from '../src/db/webhook-inbox.js';
+import { recordInboxOutcome } from '../src/db/webhook-inbox.js';
 import type { Pool } from '../src/db/pool.js';
 import type { EventOutcome, StripeEventSummary } from '../src/domain/stripe-events.js';
 import { signalPaymentWithStart, type PaymentWorkflowStarter } from '../src/temporal/payment-workflow-client.js';
@@ -21,7 +21,7 @@ export interface ForwardEventInput {
 /** `runId`: the payment run that got the event (known for signal-with-start only). */
 export type ForwardResult = { delivered: true; runId: string | null } | { delivered: false };
 
-/** What the event workflow does outside itself: reach a payment workflow, write the inbox row, prune the inbox. */
+/** What the event workflow does outside itself: reach a payment workflow, write the inbox row. */
 export function createStripeEventActivities({ pool, payments }: StripeEventActivityDeps) {
   return {
     /**
@@ -46,11 +46,6 @@ export function createStripeEventActivities({ pool, payments }: StripeEventActiv
     /** Writes the outcome on the event's inbox row (UPSERT: `rawPayload` is set when there was no row yet). */
     async recordEventOutcome(input: { event: StripeEventSummary; result: EventOutcome; rawPayload?: string }): Promise<void> {
       await recordInboxOutcome(pool, input.event, input.result, input.rawPayload);
-    },
-
-    /** Deletes finished inbox rows older than the retention; returns how many. */
-    async pruneWebhookInbox(input: { retentionDays: number }): Promise<number> {
-      return pruneInbox(pool, input.retentionDays);
     },
   };
 }

@@ -9,36 +9,15 @@
  * STRIPE_WEBHOOK_SECRET, PORT); it prints `ready <url>` once listening.
  */
 import express from 'express';
-import { findAccountByStripeCustomer } from '../src/db/accounts.js';
-import { creditPayment } from '../src/db/ledger.js';
 import { createPool } from '../src/db/pool.js';
-import { stripeKeyForCreditMark, stripeKeyForCreditTransaction } from '../src/domain/idempotency-keys.js';
 import { createStripeClient } from '../src/stripe/stripe-client.js';
 import { verifyStripeSignature } from '../src/webhooks/verify-stripe-signature.js';
+import { creditInline } from './naive-credit.js';
 
 const env = process.env;
 const pool = createPool({ url: env.DATABASE_URL!, schema: env.DATABASE_SCHEMA, max: 30, application: 'bench-naive' });
 const stripe = createStripeClient({ secretKey: 'sk_test_fake', apiBase: env.STRIPE_API_BASE, timeoutMs: 10_000 });
 const secret = env.STRIPE_WEBHOOK_SECRET!;
-
-async function creditInline(paymentIntentId: string): Promise<string> {
-  const pi = await stripe.paymentIntents.retrieve(paymentIntentId);
-  if (pi.status !== 'succeeded') return 'not_payable';
-  const account = await findAccountByStripeCustomer(pool, pi.customer as string);
-  if (!account) return 'no_account';
-  const { entry } = await creditPayment(pool, { accountId: account.id, paymentIntentId: pi.id, amountMinor: pi.amount_received, currency: pi.currency });
-  const tx = await stripe.customers.createBalanceTransaction(
-    pi.customer as string,
-    { amount: -pi.amount_received, currency: pi.currency, metadata: { payment_intent: pi.id } },
-    { idempotencyKey: stripeKeyForCreditTransaction(pi.id) },
-  );
-  await stripe.paymentIntents.update(
-    pi.id,
-    { metadata: { credited: 'true', ledger_entry_id: entry.id, balance_transaction_id: tx.id } },
-    { idempotencyKey: stripeKeyForCreditMark(pi.id) },
-  );
-  return 'credited';
-}
 
 const app = express();
 app.post('/webhooks/stripe', express.raw({ type: 'application/json' }), async (req, res) => {
@@ -47,7 +26,7 @@ app.post('/webhooks/stripe', express.raw({ type: 'application/json' }), async (r
       type: string;
       data: { object: { id: string } };
     };
-    if (event.type === 'payment_intent.succeeded') await creditInline(event.data.object.id);
+    if (event.type === 'payment_intent.succeeded') await creditInline(pool, stripe, event.data.object.id);
     res.json({ received: true });
   } catch (err) {
     res.status(500).json({ error: (err as Error).message });
@@ -55,7 +34,7 @@ app.post('/webhooks/stripe', express.raw({ type: 'application/json' }), async (r
 });
 app.post('/confirm', express.json(), async (req, res) => {
   try {
-    res.json({ status: await creditInline(String(req.body?.payment_intent_id)) });
+    res.json({ status: await creditInline(pool, stripe, String(req.body?.payment_intent_id)) });
   } catch (err) {
     res.status(500).json({ error: (err as Error).message });
   }

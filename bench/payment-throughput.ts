@@ -11,14 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAccount } from '../src/db/accounts.js';
-import { creditPayment } from '../src/db/ledger.js';
 import { migrateUp } from '../src/db/migrate.js';
 import { createPool, type Pool } from '../src/db/pool.js';
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
 import { freePort } from '../src/dev/free-port.js';
 import { ensureTool, TEMPORAL_CLI } from '../src/dev/go-tools.js';
 import { startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
-import { stripeKeyForCreditMark, stripeKeyForCreditTransaction } from '../src/domain/idempotency-keys.js';
 import { createLogger } from '../src/logger.js';
 import { createStripeClient, type StripeClient } from '../src/stripe/stripe-client.js';
 import { connectClient, connectWorker } from '../src/temporal/connection.js';
@@ -27,6 +25,7 @@ import { installWorkerRuntime } from '../src/temporal/worker-runtime.js';
 import { createWorkers, runWorkers } from '../src/worker/create-workers.js';
 import { bundleWorkflows } from '../src/worker/workflow-source.js';
 import { startFakeStripe, type FakeStripe } from '../test/support/fake-stripe/index.js';
+import { creditInline } from './naive-credit.js';
 
 const { values } = parseArgs({
   options: { payments: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '50' } },
@@ -79,21 +78,8 @@ async function seedPayments(pool: Pool, fake: FakeStripe, label: string): Promis
 /** The naive baseline: credit and call Stripe inline, as a request handler would. */
 async function naiveInline(pool: Pool, stripe: StripeClient, fake: FakeStripe): Promise<Result> {
   const ids = await seedPayments(pool, fake, 'naive');
-  const { rows } = await pool.query<{ id: string }>('SELECT id FROM accounts WHERE name = $1', ['naive']);
-  const accountId = rows[0]!.id;
   const r = await runBounded(PAYMENTS, CONCURRENCY, async (i) => {
-    const pi = await stripe.paymentIntents.retrieve(ids[i]!);
-    const { entry } = await creditPayment(pool, { accountId, paymentIntentId: pi.id, amountMinor: pi.amount_received, currency: pi.currency });
-    const tx = await stripe.customers.createBalanceTransaction(
-      pi.customer as string,
-      { amount: -pi.amount_received, currency: pi.currency, metadata: { payment_intent: pi.id } },
-      { idempotencyKey: stripeKeyForCreditTransaction(pi.id) },
-    );
-    await stripe.paymentIntents.update(
-      pi.id,
-      { metadata: { credited: 'true', ledger_entry_id: entry.id, balance_transaction_id: tx.id } },
-      { idempotencyKey: stripeKeyForCreditMark(pi.id) },
-    );
+    if ((await creditInline(pool, stripe, ids[i]!)) !== 'credited') throw new Error(`bench: ${ids[i]} not credited inline`);
   });
   return summarize('naive inline handler (no orchestration)', r);
 }

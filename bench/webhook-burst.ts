@@ -109,7 +109,7 @@ async function scenario(
     logger,
     metrics: createMetrics(),
     stripeReads: createStripeReadBudget(0),
-    settings: { confirmWaitMs: 0, confirmRateLimit: { perMinute: 0 }, webhookSecrets: [SECRET], webhookMaxBodyBytes: 1_048_576, moneyPolicy: { creditPaymentIntents: 'all', balanceMirror: 'on' } },
+    settings: { confirmWaitMs: 0, confirmRateLimit: { perMinute: 0 }, webhookSecrets: [SECRET], webhookMaxBodyBytes: 1_048_576, moneyPolicy: { creditPaymentIntents: 'all', balanceMirror: 'on' }, idempotency: { ttlHours: 24, leaseSeconds: 60 } },
   };
   const inbox = handler.startsWith('inbox');
   const startRelay = () => startInboxRelay({ pool, events: deps.payments, logger });

@@ -44,6 +44,7 @@ const schema = z.object({
   CONFIRM_WAIT_MS: intFrom(0, 60_000).default(8_000),
   CONFIRM_RATE_LIMIT_PER_MINUTE: intFrom(0, 1_000_000).default(600),
   API_STRIPE_READS_PER_SECOND: intFrom(0, 10_000).default(10),
+  IDEMPOTENCY_KEY_TTL_HOURS: intFrom(1, 24 * 90).default(24),
   WEBHOOK_MAX_BODY_BYTES: intFrom(1_024, 10_485_760).default(1_048_576),
   WEBHOOK_INBOX_RETENTION_DAYS: intFrom(1, 3_650).default(30),
   WEBHOOK_RELAY_STARTS_PER_SECOND: intFrom(0, 100_000).default(200),
@@ -80,6 +81,8 @@ export interface Config {
    */
   http: { port: number; confirmWaitMs: number; confirmRateLimitPerMinute: number; webhookMaxBodyBytes: number; stripeReadsPerSecond: number };
   webhookInboxRetentionDays: number;
+  /** How long an API Idempotency-Key is remembered (money-moving POSTs). */
+  idempotencyKeyTtlHours: number;
   /** Event workflows the inbox relay starts per second at most, per API process (0: no pace). */
   webhookRelayStartsPerSecond: number;
   /** Which PaymentIntents are credit purchases, and whether the Stripe customer balance mirrors the ledger. */
@@ -131,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     webhookInboxRetentionDays: e.WEBHOOK_INBOX_RETENTION_DAYS,
     webhookRelayStartsPerSecond: e.WEBHOOK_RELAY_STARTS_PER_SECOND,
+    idempotencyKeyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS,
     moneyPolicy: { creditPaymentIntents: e.CREDIT_PAYMENT_INTENTS, balanceMirror: e.STRIPE_BALANCE_MIRROR },
     logLevel: e.LOG_LEVEL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

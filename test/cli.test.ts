@@ -222,7 +222,7 @@ describe('payconfirm CLI (subprocess, real Postgres, Temporal, API, fake Stripe)
     extraSchemas.push(schema);
     const first = await payconfirm(['db', 'migrate'], { DATABASE_SCHEMA: schema });
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(new RegExp(`applied 3 migration\\(s\\) to schema ${schema}: .*_ledger, .*_stripe_webhook_inbox, .*_payment_books`));
+    expect(first.stdout).toMatch(new RegExp(`applied 4 migration\\(s\\) to schema ${schema}: .*_ledger, .*_stripe_webhook_inbox, .*_payment_books, .*_idempotent_requests`));
     const second = await payconfirm(['db', 'migrate'], { DATABASE_SCHEMA: schema });
     expect(second).toMatchObject({ code: 0, stdout: `schema ${schema} is up to date\n` });
     const { rows } = await ctx.pool.query('SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1', [schema]);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAccount } from '../src/db/accounts.js';
 import { verifyLedger } from '../src/db/ledger-verify.js';
 import { claimInboxEventsForDispatch, findInboxEvent } from '../src/db/webhook-inbox.js';
 import { startOrAttachPayment } from '../src/temporal/payment-workflow-client.js';
@@ -365,7 +366,7 @@ describe('POST /webhooks/stripe: acknowledged at once, recorded, applied once', 
     expect((await inboxRowReaches(ctx.pool, other.id, 'ignored'))!.outcome).toBe('ignored: event type customer.created is not handled');
   });
 
-  it('the inbox prune Schedule deletes finished rows past the retention and keeps the rest; ensuring it again updates it', async () => {
+  it('the prune Schedule deletes finished inbox rows and Idempotency-Keys past their retention and keeps the rest; ensuring it again updates it', async () => {
     const old = "now() - interval '40 days'";
     await ctx.pool.query(
       `INSERT INTO stripe_webhook_events (event_id, event_type, livemode, payload, status, received_at) VALUES
@@ -373,6 +374,14 @@ describe('POST /webhooks/stripe: acknowledged at once, recorded, applied once', 
        ('evt_prune_old_ignored', 'customer.created', false, '{}', 'ignored', ${old}),
        ('evt_prune_old_failed', 'charge.refunded', false, '{}', 'failed', ${old}),
        ('evt_prune_recent_processed', 'payment_intent.succeeded', false, '{}', 'processed', now() - interval '5 days')`,
+    );
+    // API Idempotency-Keys: one past its retention, one not.
+    const { account } = await createAccount(ctx.pool, { stripeCustomerId: `cus_prune${Date.now()}` });
+    await ctx.pool.query(
+      `INSERT INTO idempotency_keys (account_id, idempotency_key, request_method, request_path, request_hash, response_status, response_body, expires_at) VALUES
+       ($1, 'expired-key', 'POST', '/accounts/me/debits', '\\x00', 201, '{}', now() - interval '1 hour'),
+       ($1, 'live-key', 'POST', '/accounts/me/debits', '\\x00', 201, '{}', now() + interval '1 hour')`,
+      [account.id],
     );
     const scheduleId = await ensureInboxPruneSchedule(ctx.client, ctx.taskQueue, 60);
     const handle = ctx.client.schedule.getHandle(scheduleId);
@@ -384,6 +393,12 @@ describe('POST /webhooks/stripe: acknowledged at once, recorded, applied once', 
       await eventually(() => inboxCount(ctx.pool, "event_id LIKE 'evt_prune_%'"), (n) => n === 2, { description: 'old finished rows pruned' });
       const left = await ctx.pool.query(`SELECT event_id FROM stripe_webhook_events WHERE event_id LIKE 'evt_prune_%' ORDER BY 1`);
       expect(left.rows.map((r) => r.event_id)).toEqual(['evt_prune_old_failed', 'evt_prune_recent_processed']);
+      const keys = await eventually(
+        async () => (await ctx.pool.query('SELECT idempotency_key FROM idempotency_keys WHERE account_id = $1 ORDER BY 1', [account.id])).rows,
+        (rows) => rows.length === 1,
+        { description: 'expired Idempotency-Key pruned' },
+      );
+      expect(keys).toEqual([{ idempotency_key: 'live-key' }]);
     } finally {
       await handle.delete();
     }

@@ -1,4 +1,5 @@
 import type { Client, Connection } from '@temporalio/client';
+import type { IdempotencySettings } from '../db/idempotency-keys.js';
 import type { Pool } from '../db/pool.js';
 import type { MoneyPolicy } from '../domain/credit-policy.js';
 import type { Logger } from '../logger.js';
@@ -25,6 +26,8 @@ export interface ApiDeps {
     webhookMaxBodyBytes: number;
     /** CREDIT_PAYMENT_INTENTS and STRIPE_BALANCE_MIRROR (confirm answers not_eligible by it). */
     moneyPolicy: MoneyPolicy;
+    /** Idempotency-Key retention and a request's lease on its key (money-moving POSTs). */
+    idempotency: IdempotencySettings;
   };
   /** The API process's budget of its own Stripe reads (API_STRIPE_READS_PER_SECOND). */
   stripeReads: StripeReadBudget;

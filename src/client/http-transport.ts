@@ -7,6 +7,8 @@ export interface HttpRequest {
   /** Path (and query) relative to the base URL, starting with `/`. */
   path: string;
   jsonBody?: unknown;
+  /** Extra request headers (e.g. `idempotency-key`), identical on every retry of the request. */
+  headers?: Record<string, string>;
 }
 
 /** An HTTP answer of any status, body parsed as JSON (null when empty or not JSON). */
@@ -59,7 +61,7 @@ export class HttpTransport {
       const hasBody = request.jsonBody !== undefined;
       const response = await this.#fetch(this.#baseUrl + request.path, {
         method: request.method,
-        headers: hasBody ? { ...this.#headers, 'content-type': 'application/json' } : this.#headers,
+        headers: { ...this.#headers, ...request.headers, ...(hasBody ? { 'content-type': 'application/json' } : {}) },
         body: hasBody ? JSON.stringify(request.jsonBody) : undefined,
         signal: attempt.signal,
       });

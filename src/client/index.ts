@@ -12,6 +12,8 @@ export type {
   ConfirmPaymentOptions,
   CreditedPayment,
   CurrencyBalance,
+  Debit,
+  DebitInput,
   LedgerEntry,
   LedgerEntryKind,
   LedgerPage,

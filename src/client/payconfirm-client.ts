@@ -11,6 +11,8 @@ import { resolveRetryPolicy, retryDelayMs, type RetryPolicy } from './retry-poli
 import type {
   Balance,
   ConfirmPaymentOptions,
+  Debit,
+  DebitInput,
   LedgerPage,
   LedgerQuery,
   PayconfirmClientOptions,
@@ -20,10 +22,12 @@ import type {
 } from './types.js';
 import {
   decodeBalance,
+  decodeDebit,
   decodeLedgerPage,
   decodePaymentResult,
   throwIfErrorAnswer,
   type ConfirmPaymentRequestWire,
+  type DebitRequestWire,
 } from './wire.js';
 
 export const DEFAULT_USER_AGENT = 'payconfirm-client/0.1';
@@ -86,6 +90,24 @@ export class PayconfirmClient {
   getPayment(paymentIntentId: string, options: RequestOptions = {}): Promise<PaymentResult> {
     return this.#withinCall(options, (signal) =>
       this.#request({ method: 'GET', path: paymentPath(paymentIntentId) }, decodePaymentResult, signal),
+    );
+  }
+
+  /**
+   * Spends credits of the account (POST /accounts/me/debits). One Idempotency-Key per call — `idempotencyKey`, or a
+   * random one — sent unchanged on every retry, so a call retried after a timeout or a 5xx debits once. A debit the
+   * balance cannot cover rejects with a 409 `insufficient_balance` `PayconfirmApiError` (never retried).
+   */
+  debit(input: DebitInput, options: RequestOptions & { idempotencyKey?: string } = {}): Promise<Debit> {
+    const idempotencyKey = options.idempotencyKey ?? globalThis.crypto.randomUUID();
+    const body: DebitRequestWire = {
+      amount_minor: input.amountMinor,
+      currency: input.currency,
+      ...(input.reference !== undefined ? { reference: input.reference } : {}),
+      ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
+    };
+    return this.#withinCall(options, (signal) =>
+      this.#request({ method: 'POST', path: '/accounts/me/debits', jsonBody: body, headers: { 'idempotency-key': idempotencyKey } }, decodeDebit, signal),
     );
   }
 

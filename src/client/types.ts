@@ -41,6 +41,28 @@ export interface CurrencyBalance {
   amountMinor: number;
 }
 
+/** A spend of credits (POST /accounts/me/debits). */
+export interface DebitInput {
+  /** Positive, in the currency's minor unit. */
+  amountMinor: number;
+  /** Lower-case ISO 4217, e.g. `usd`. */
+  currency: string;
+  /** Free text for people; never used to deduplicate (the Idempotency-Key does that). */
+  reference?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface Debit {
+  id: string;
+  amountMinor: number;
+  currency: string;
+  reference: string | null;
+  /** ISO-8601 timestamp. */
+  createdAt: string;
+  /** The balance right after this debit. */
+  balanceAfter: CurrencyBalance;
+}
+
 export interface Balance {
   accountId: string;
   balances: CurrencyBalance[];

@@ -9,6 +9,7 @@ import { isRetryableStatus } from './retry-policy.js';
 import type {
   Balance,
   CreditedPayment,
+  Debit,
   LedgerEntry,
   LedgerPage,
   NotPayablePayment,
@@ -48,6 +49,18 @@ export type PaymentWire = CreditedPaymentWire | PendingPaymentWire | NotPayableP
 
 export interface ErrorBodyWire {
   error: { code: string; message: string; request_id: string };
+}
+
+export interface DebitWire {
+  debit: { id: string; amount_minor: number; currency: string; reference: string | null; created_at: string };
+  balance: CurrencyBalanceWire;
+}
+
+export interface DebitRequestWire {
+  amount_minor: number;
+  currency: string;
+  reference?: string;
+  metadata?: Record<string, string>;
 }
 
 export interface BalanceWire {
@@ -96,7 +109,8 @@ export function throwIfErrorAnswer(answer: HttpAnswer): void {
     code: stringOrNull(error?.code) ?? `http_${answer.httpStatus}`,
     httpStatus: answer.httpStatus,
     requestId: answer.requestId ?? stringOrNull(error?.request_id),
-    retryable: isRetryableStatus(answer.httpStatus),
+    // 409 request_in_progress: the same Idempotency-Key is still running on the server; retrying it is safe.
+    retryable: isRetryableStatus(answer.httpStatus) || (answer.httpStatus === 409 && error?.code === 'request_in_progress'),
     retryAfterMs: answer.retryAfterMs,
   });
 }
@@ -149,6 +163,20 @@ function toNotPayablePayment(wire: WireReader<NotPayablePaymentWire>): NotPayabl
     status: 'not_payable',
     paymentIntentId: wire.string('payment_intent_id'),
     paymentIntentStatus: wire.string('payment_intent_status'),
+  };
+}
+
+export function decodeDebit(answer: HttpAnswer): Debit {
+  const wire = WireReader.ofBody<DebitWire>(answer);
+  const debit = wire.object('debit');
+  const balance = wire.object('balance');
+  return {
+    id: debit.string('id'),
+    amountMinor: debit.number('amount_minor'),
+    currency: debit.string('currency'),
+    reference: debit.nullableString('reference'),
+    createdAt: debit.string('created_at'),
+    balanceAfter: { currency: balance.string('currency'), amountMinor: balance.number('amount_minor') },
   };
 }
 
@@ -228,6 +256,10 @@ class WireReader<W> {
 
   oneOf<K extends keyof W & string>(key: K, allowed: readonly W[K][]): W[K] {
     return this.checked(key, `one of ${allowed.join(', ')}`, (value) => allowed.includes(value as W[K]));
+  }
+
+  object<K extends keyof W & string>(key: K): WireReader<W[K]> {
+    return WireReader.of<W[K]>(this.fields[key], this.answer, `${this.location}.${key}`);
   }
 
   list<K extends ArrayKeys<W>>(key: K): WireReader<ElementOf<W[K]>>[] {

@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from './pool.js';
 import { ledgerKeyForPaymentCredit } from '../domain/idempotency-keys.js';
 import type { Movement, MovementKind } from '../domain/payment-movements.js';
 
-export type LedgerEntryKind = MovementKind | 'admin_credit' | 'admin_debit';
+export type LedgerEntryKind = MovementKind | 'usage_debit' | 'admin_credit' | 'admin_debit';
 
 export interface LedgerEntry {
   id: string;
@@ -30,6 +30,8 @@ export interface NewLedgerEntry {
   stripeRefundId?: string | null;
   stripeDisputeId?: string | null;
   reference?: string | null;
+  /** The caller's own labels (usage debits): stored, never used to deduplicate. */
+  metadata?: Record<string, string> | null;
 }
 
 export interface AppendResult {
@@ -102,8 +104,8 @@ const sameMovement = (a: LedgerEntry, b: NewLedgerEntry): boolean =>
  */
 export async function appendLedgerEntry(db: Queryable, entry: NewLedgerEntry): Promise<AppendResult> {
   const inserted = await db.query<LedgerRow>(
-    `INSERT INTO ledger_entries (account_id, currency, amount_minor, kind, idempotency_key, payment_intent_id, stripe_refund_id, stripe_dispute_id, reference)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    `INSERT INTO ledger_entries (account_id, currency, amount_minor, kind, idempotency_key, payment_intent_id, stripe_refund_id, stripe_dispute_id, reference, metadata)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)
      ON CONFLICT (idempotency_key) DO NOTHING
      RETURNING ${COLUMNS}`,
     [
@@ -116,6 +118,7 @@ export async function appendLedgerEntry(db: Queryable, entry: NewLedgerEntry): P
       entry.stripeRefundId ?? null,
       entry.stripeDisputeId ?? null,
       entry.reference ?? null,
+      entry.metadata ? JSON.stringify(entry.metadata) : null,
     ],
   );
   if (inserted.rows[0]) return { entry: toEntry(inserted.rows[0]), created: true };

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import { createMaintenanceActivities } from '../../activities/maintenance-activities.js';
 import { createOperatorDecisionActivities } from '../../activities/operator-decision-activities.js';
 import { createPaymentActivities } from '../../activities/payment-activities.js';
 import { createStripeEventActivities } from '../../activities/stripe-event-activities.js';
@@ -56,6 +57,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: {
       ...createOperatorDecisionActivities({ pool: deps.pool }),
+      ...createMaintenanceActivities({ pool: deps.pool }),
       ...createStripeEventActivities({
         pool: deps.pool,
         payments: { client: deps.client, taskQueue: deps.taskQueue, tuning: deps.paymentWorkflowTuning },

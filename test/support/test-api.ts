@@ -47,6 +47,7 @@ export async function startTestApi(
       confirmWaitMs: opts.confirmWaitMs ?? 15_000, confirmRateLimit: opts.confirmRateLimit ?? { perMinute: 0 }, webhookSecrets: [TEST_WEBHOOK_SECRET],
       webhookMaxBodyBytes: 256 * 1024,
       moneyPolicy: opts.moneyPolicy ?? DEFAULT_MONEY_POLICY,
+      idempotency: { ttlHours: 24, leaseSeconds: 60 },
     },
   };
   const server = await listen(createApp(deps, opts.extraRoutes?.(deps) ?? []), 0, '127.0.0.1');

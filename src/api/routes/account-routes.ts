@@ -3,8 +3,25 @@ import { z } from 'zod';
 import { getBalances, listLedgerEntries } from '../../db/ledger.js';
 import type { ApiDeps } from '../api-deps.js';
 import { authenticate } from '../authenticate.js';
-import { badRequest } from '../http-errors.js';
+import { debitUsage, InsufficientBalanceError } from '../../db/usage-debits.js';
+import { badRequest, HttpError } from '../http-errors.js';
+import { respondIdempotently } from '../idempotent-request.js';
 import { locals } from '../request-context.js';
+
+/** ISO 4217 codes the runtime knows, lower-case as Stripe writes them. */
+const CURRENCIES = new Set(Intl.supportedValuesOf('currency').map((c) => c.toLowerCase()));
+
+const debitBody = z
+  .object({
+    amount_minor: z.number().int().positive().max(1_000_000_000_000),
+    currency: z.string().refine((c) => CURRENCIES.has(c), 'an ISO 4217 currency code, lower-case'),
+    reference: z.string().min(1).max(200).optional(),
+    metadata: z
+      .record(z.string().min(1).max(40), z.string().max(500))
+      .refine((m) => Object.keys(m).length <= 20, 'at most 20 keys')
+      .optional(),
+  })
+  .strict();
 
 const ledgerQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -41,6 +58,51 @@ export function accountRoutes(deps: ApiDeps): Router {
         created_at: e.createdAt.toISOString(),
       })),
       next_cursor: entries.length > limit ? String(page.at(-1)!.seq) : null,
+    });
+  });
+
+  /**
+   * POST /accounts/me/debits — spend credits: one ledger debit, refused with 409 `insufficient_balance` when the
+   * balance would go below zero. Idempotent by the Idempotency-Key header (src/api/idempotent-request.ts).
+   */
+  router.post('/accounts/me/debits', async (req, res) => {
+    const parsed = debitBody.safeParse(req.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw badRequest(`${issue.path.join('.') || 'body'}: ${issue.message}`, 'invalid_debit');
+    }
+    const account = locals(res).account!;
+    const debit = parsed.data;
+    await respondIdempotently(deps, req, res, account, async (tx) => {
+      try {
+        const { entry, balanceAfterMinor } = await debitUsage(tx, {
+          accountId: account.id,
+          amountMinor: debit.amount_minor,
+          currency: debit.currency,
+          idempotencyKey: req.header('idempotency-key')!,
+          reference: debit.reference ?? null,
+          metadata: debit.metadata ?? null,
+        });
+        return {
+          status: 201,
+          body: {
+            debit: {
+              id: entry.id,
+              amount_minor: -entry.amountMinor,
+              currency: entry.currency,
+              reference: entry.reference,
+              metadata: debit.metadata ?? {},
+              created_at: entry.createdAt.toISOString(),
+            },
+            balance: { currency: entry.currency, amount_minor: balanceAfterMinor },
+          },
+        };
+      } catch (err) {
+        if (err instanceof InsufficientBalanceError) {
+          throw new HttpError(409, 'insufficient_balance', `the balance is ${err.balanceMinor} ${err.currency}; this debit would take it below zero`);
+        }
+        throw err;
+      }
     });
   });
 
