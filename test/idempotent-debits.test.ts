@@ -105,14 +105,13 @@ describe('POST /accounts/me/debits with an Idempotency-Key', () => {
   it('a 5xx after the key was taken gives it back: the retry runs and applies once', async () => {
     const a = await fundedAccount(300);
     const { pool, schema } = stack.ctx;
-    // A real fault inside the request's transaction: the ledger refuses this account's next insert, once.
-    await pool.query(`CREATE TABLE IF NOT EXISTS "${schema}".fail_once (account_id uuid PRIMARY KEY)`);
-    await pool.query(`INSERT INTO "${schema}".fail_once VALUES ($1)`, [a.accountId]);
+    // A real fault inside the request's transaction: the ledger refuses this account's next insert, once (a
+    // sequence counts the calls: nextval survives the rollback that the refusal causes).
+    await pool.query(`CREATE SEQUENCE IF NOT EXISTS "${schema}".fail_once_calls`);
     await pool.query(`
       CREATE OR REPLACE FUNCTION "${schema}".fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        IF EXISTS (SELECT 1 FROM "${schema}".fail_once WHERE account_id = NEW.account_id) THEN
-          DELETE FROM "${schema}".fail_once WHERE account_id = NEW.account_id;
+        IF NEW.account_id = '${a.accountId}' AND nextval('"${schema}".fail_once_calls') = 1 THEN
           RAISE EXCEPTION 'injected failure';
         END IF;
         RETURN NEW;
