@@ -49,7 +49,7 @@ describe('payconfirm CLI (subprocess, real Postgres, Temporal, API, fake Stripe)
     ]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: payconfirm <command>/);
-    for (const command of ['accounts create', 'confirm pi_', 'payments stuck', 'payments retry|resolve|reject|skip-mirror', 'ledger verify', 'reconcile', 'db migrate', 'temporal setup']) {
+    for (const command of ['accounts create', 'confirm pi_', 'payments stuck', 'payments retry|resolve|reject|skip-mirror', 'ledger verify', 'ledger adjust', 'reconcile', 'db migrate', 'temporal setup']) {
       expect(help.stdout).toContain(command);
     }
     expect(unknown).toMatchObject({ code: 1, stdout: '' });
@@ -239,6 +239,42 @@ describe('payconfirm CLI (subprocess, real Postgres, Temporal, API, fake Stripe)
     }
     expect(noTemporal.code).toBe(1);
     expect(noTemporal.stderr).toContain('TEMPORAL_ADDRESS is required for this command');
+  });
+});
+
+describe('payconfirm ledger adjust', () => {
+  it('two adjustments with one reason and two keys both apply; the same key again applies nothing; the same key for another amount is refused', async () => {
+    const c = await newCustomer(ctx, fake);
+    const adjust = (key: string, amount: string, extra: string[] = []) =>
+      payconfirm(['ledger', 'adjust', '--account', c.accountId, `--amount=${amount}`, '--currency', 'usd', '--reason', 'goodwill credit', '--key', key, ...extra]);
+    const [first, second] = [await adjust('TICKET-101', '500', ['--json']), await adjust('TICKET-102', '500')];
+    expect(first).toMatchObject({ code: 0, json: { kind: 'admin_credit', amount_minor: 500, currency: 'usd', reason: 'goodwill credit', applied: true } });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/^applied: admin_credit 500 usd/);
+    const again = await adjust('TICKET-101', '500');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`already applied under this key, nothing changed: admin_credit 500 usd to account ${c.accountId}, ledger entry ${first.json.ledger_entry_id}`);
+    const conflicting = await adjust('TICKET-101', '-200');
+    expect(conflicting.code).toBe(4);
+    expect(conflicting.stderr).toContain('refused: key TICKET-101 already records another adjustment');
+    const debit = await adjust('TICKET-103', '-200');
+    expect(debit.stdout).toMatch(/^applied: admin_debit -200 usd/);
+    const { rows } = await ctx.pool.query("SELECT kind, amount_minor FROM ledger_entries WHERE account_id = $1 ORDER BY seq", [c.accountId]);
+    expect(rows).toEqual([
+      { kind: 'admin_credit', amount_minor: 500 },
+      { kind: 'admin_credit', amount_minor: 500 },
+      { kind: 'admin_debit', amount_minor: -200 },
+    ]);
+    const bad = await Promise.all([
+      payconfirm(['ledger', 'adjust', '--account', c.accountId, '--amount', '500', '--currency', 'usd', '--reason', 'no key']),
+      payconfirm(['ledger', 'adjust', '--account', c.accountId, '--amount', '0', '--currency', 'usd', '--reason', 'r', '--key', 'k']),
+      payconfirm(['ledger', 'adjust', '--account', c.accountId, '--amount', '1.5', '--currency', 'usd', '--reason', 'r', '--key', 'k']),
+      payconfirm(['ledger', 'adjust', '--account', c.accountId, '--amount', '5', '--currency', 'XYZ', '--reason', 'r', '--key', 'k']),
+      payconfirm(['ledger', 'adjust', '--account', '00000000-0000-4000-8000-000000000000', '--amount', '5', '--currency', 'usd', '--reason', 'r', '--key', 'k']),
+    ]);
+    expect(bad.map((r) => r.code)).toEqual([1, 1, 1, 1, 4]);
+    expect(bad[0]!.stderr).toContain('--key is required');
+    expect((await ctx.pool.query('SELECT count(*)::int AS n FROM ledger_entries WHERE account_id = $1', [c.accountId])).rows[0].n).toBe(3);
   });
 });
 

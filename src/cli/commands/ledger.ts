@@ -1,12 +1,22 @@
 import { verifyLedger, type AccountOfRecordViolation, type BalanceMismatch, type DuplicateCredit, type MirrorMismatch } from '../../db/ledger-verify.js';
+import { findAccountById } from '../../db/accounts.js';
+import { adjustBalance } from '../../db/admin-adjustments.js';
+import { LedgerIdempotencyConflictError } from '../../db/ledger.js';
+import { noPositionals, parseCommandArgs } from '../args.js';
 import { cliConfig, withPool } from '../cli-env.js';
-import { EXIT } from '../cli-errors.js';
+import { CliFailure, EXIT, UsageError } from '../cli-errors.js';
 import { parseOnlySubcommand, type CommandGroup } from '../command.js';
-import { jsonText, tableText, type Column } from '../output.js';
+import { jsonText, tableText, type CliIo, type Column } from '../output.js';
 
 const usage = `Usage: payconfirm ledger verify [--json]
+       payconfirm ledger adjust --account ACCOUNT_UUID --amount MINOR --currency CUR --reason TEXT --key KEY [--json]
 
-Checks the ledger's invariants in one consistent snapshot (read-only):
+adjust  credits (positive --amount) or debits (negative, written --amount=-500) an account by hand, for support: one ledger entry
+        (admin_credit / admin_debit) under the explicit --key — the same key again applies nothing more (the
+        existing entry is printed), the same key for another adjustment is refused (exit 4); the reason is text
+        for people, so two adjustments with one reason and two keys both apply. Amounts are integer minor units.
+
+verify  checks the ledger's invariants in one consistent snapshot (read-only):
   1. for every (account, currency) the stored balance equals the sum of its ledger entries;
   2. at most one payment credit per Stripe PaymentIntent;
   7. every movement of a PaymentIntent is on its account of record (the credit's account), and — with
@@ -16,7 +26,8 @@ Prints the offending rows when one is broken. Stripe's own side of invariant 7 (
 mirror transactions really on the customer): \`payconfirm reconcile\`.
 
 Environment: DATABASE_URL (required), DATABASE_SCHEMA, STRIPE_BALANCE_MIRROR.
-Exit: 0 all hold · 1 a violation (or a usage/config/database error).
+Exit: verify — 0 all hold · 1 a violation; adjust — 0 applied (or already applied) · 4 refused (no such account,
+      the key records another adjustment); both — 1 a usage, configuration or database error.
 `;
 
 const MISMATCH_COLUMNS: Column<BalanceMismatch>[] = [
@@ -40,11 +51,56 @@ const DUPLICATE_COLUMNS: Column<DuplicateCredit>[] = [
   { header: 'CREDITS', value: (d) => d.entries },
 ];
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const CURRENCIES = new Set(Intl.supportedValuesOf('currency').map((c) => c.toLowerCase()));
+
+async function adjust(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    account: { type: 'string' },
+    amount: { type: 'string' },
+    currency: { type: 'string' },
+    reason: { type: 'string' },
+    key: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) return io.stdout(usage), EXIT.ok;
+  noPositionals(positionals);
+  if (!values.account || !UUID.test(values.account)) throw new UsageError('--account takes the account id (a UUID)');
+  if (!values.amount || !/^-?[1-9]\d{0,14}$/.test(values.amount)) throw new UsageError('--amount takes a non-zero whole number of minor units (negative: a debit)');
+  if (!values.currency || !CURRENCIES.has(values.currency)) throw new UsageError('--currency takes a lower-case ISO 4217 code, e.g. usd');
+  if (!values.reason?.trim()) throw new UsageError('--reason TEXT is required: why the balance is adjusted');
+  if (!values.key || !/^[\x21-\x7e]{1,200}$/.test(values.key)) throw new UsageError('--key is required: 1–200 printable characters, one per adjustment');
+  const adjustment = { accountId: values.account, amountMinor: Number(values.amount), currency: values.currency, reason: values.reason, key: values.key };
+  const config = cliConfig(io.env);
+  return withPool(config, async (pool) => {
+    if (!(await findAccountById(pool, adjustment.accountId))) throw new CliFailure(`no account ${adjustment.accountId}`, EXIT.refused);
+    let result;
+    try {
+      result = await adjustBalance(pool, adjustment);
+    } catch (err) {
+      if (err instanceof LedgerIdempotencyConflictError) throw new CliFailure(`refused: key ${adjustment.key} already records another adjustment (${err.message})`, EXIT.refused);
+      throw err;
+    }
+    const { entry, created } = result;
+    const summary = { ledgerEntryId: entry.id, accountId: entry.accountId, kind: entry.kind, amountMinor: entry.amountMinor, currency: entry.currency, reason: entry.reference, applied: created };
+    io.stdout(
+      values.json
+        ? jsonText(summary)
+        : `${created ? 'applied' : 'already applied under this key, nothing changed'}: ${entry.kind} ${entry.amountMinor} ${entry.currency} to account ${entry.accountId}, ledger entry ${entry.id}\n`,
+    );
+    return EXIT.ok;
+  });
+}
+
 export const ledgerCommand: CommandGroup = {
   name: 'ledger',
-  synopsis: ['ledger verify [--json]                                   check balance = sum of ledger, one credit per PaymentIntent, books per payment'],
+  synopsis: [
+    'ledger verify [--json]                                   check balance = sum of ledger, one credit per PaymentIntent, books per payment',
+    'ledger adjust --account … --amount … --currency … --reason … --key …   a support credit or debit, once per key',
+  ],
   usage,
   async run(argv, io) {
+    if (argv[0] === 'adjust') return adjust(argv.slice(1), io);
     const values = parseOnlySubcommand(this, 'verify', argv, io, { json: { type: 'boolean' } });
     if (!values) return EXIT.ok;
     const config = cliConfig(io.env);
