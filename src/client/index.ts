@@ -22,5 +22,7 @@ export type {
   PayconfirmClientOptions,
   PaymentResult,
   PendingPayment,
+  Refund,
+  RefundInput,
   RequestOptions,
 } from './types.js';

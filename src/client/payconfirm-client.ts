@@ -13,6 +13,8 @@ import type {
   ConfirmPaymentOptions,
   Debit,
   DebitInput,
+  Refund,
+  RefundInput,
   LedgerPage,
   LedgerQuery,
   PayconfirmClientOptions,
@@ -23,11 +25,13 @@ import type {
 import {
   decodeBalance,
   decodeDebit,
+  decodeRefund,
   decodeLedgerPage,
   decodePaymentResult,
   throwIfErrorAnswer,
   type ConfirmPaymentRequestWire,
   type DebitRequestWire,
+  type RefundRequestWire,
 } from './wire.js';
 
 export const DEFAULT_USER_AGENT = 'payconfirm-client/0.1';
@@ -108,6 +112,21 @@ export class PayconfirmClient {
     };
     return this.#withinCall(options, (signal) =>
       this.#request({ method: 'POST', path: '/accounts/me/debits', jsonBody: body, headers: { 'idempotency-key': idempotencyKey } }, decodeDebit, signal),
+    );
+  }
+
+  /**
+   * Refunds (part of) a credited payment through Stripe (POST /billing/refunds); the books follow through the
+   * payment workflow. One Idempotency-Key per call, reused on every retry: a retried call refunds once.
+   */
+  refund(input: RefundInput, options: RequestOptions & { idempotencyKey?: string } = {}): Promise<Refund> {
+    const idempotencyKey = options.idempotencyKey ?? globalThis.crypto.randomUUID();
+    const body: RefundRequestWire = {
+      payment_intent_id: input.paymentIntentId,
+      ...(input.amountMinor !== undefined ? { amount_minor: input.amountMinor } : {}),
+    };
+    return this.#withinCall(options, (signal) =>
+      this.#request({ method: 'POST', path: '/billing/refunds', jsonBody: body, headers: { 'idempotency-key': idempotencyKey } }, decodeRefund, signal),
     );
   }
 

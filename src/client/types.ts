@@ -63,6 +63,23 @@ export interface Debit {
   balanceAfter: CurrencyBalance;
 }
 
+/** A refund asked through payconfirm (POST /billing/refunds). */
+export interface RefundInput {
+  paymentIntentId: string;
+  /** Default: all that is left to refund. */
+  amountMinor?: number;
+}
+
+export interface Refund {
+  /** Stripe's refund id (`re_…`). */
+  id: string;
+  paymentIntentId: string;
+  amountMinor: number;
+  currency: string;
+  /** Stripe's refund status (`pending`, `succeeded`, …). */
+  status: string;
+}
+
 export interface Balance {
   accountId: string;
   balances: CurrencyBalance[];

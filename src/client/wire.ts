@@ -10,6 +10,7 @@ import type {
   Balance,
   CreditedPayment,
   Debit,
+  Refund,
   LedgerEntry,
   LedgerPage,
   NotPayablePayment,
@@ -54,6 +55,15 @@ export interface ErrorBodyWire {
 export interface DebitWire {
   debit: { id: string; amount_minor: number; currency: string; reference: string | null; created_at: string };
   balance: CurrencyBalanceWire;
+}
+
+export interface RefundWire {
+  refund: { id: string; payment_intent_id: string; amount_minor: number; currency: string; status: string };
+}
+
+export interface RefundRequestWire {
+  payment_intent_id: string;
+  amount_minor?: number;
 }
 
 export interface DebitRequestWire {
@@ -177,6 +187,17 @@ export function decodeDebit(answer: HttpAnswer): Debit {
     reference: debit.nullableString('reference'),
     createdAt: debit.string('created_at'),
     balanceAfter: { currency: balance.string('currency'), amountMinor: balance.number('amount_minor') },
+  };
+}
+
+export function decodeRefund(answer: HttpAnswer): Refund {
+  const refund = WireReader.ofBody<RefundWire>(answer).object('refund');
+  return {
+    id: refund.string('id'),
+    paymentIntentId: refund.string('payment_intent_id'),
+    amountMinor: refund.number('amount_minor'),
+    currency: refund.string('currency'),
+    status: refund.string('status'),
   };
 }
 

@@ -4,6 +4,8 @@ import { PAYMENT_INTENT_ID } from '../../domain/stripe-ids.js';
 import type { ApiDeps } from '../api-deps.js';
 import { authenticate } from '../authenticate.js';
 import { confirmPayment } from '../confirm-payment.js';
+import { respondIdempotently } from '../idempotent-request.js';
+import { refundPayment } from '../refund-payment.js';
 import { badRequest } from '../http-errors.js';
 import type { PaymentAnswer } from '../payment-answers.js';
 import { paymentStatus } from '../payment-status.js';
@@ -11,6 +13,9 @@ import { limitPerAccount } from '../rate-limit.js';
 import { locals } from '../request-context.js';
 
 const confirmBody = z.object({ payment_intent_id: z.string().regex(PAYMENT_INTENT_ID) }).strict();
+const refundBody = z
+  .object({ payment_intent_id: z.string().regex(PAYMENT_INTENT_ID), amount_minor: z.number().int().positive().max(1_000_000_000_000).optional() })
+  .strict();
 
 const parsePaymentIntentId = (value: unknown): string => {
   if (typeof value !== 'string' || !PAYMENT_INTENT_ID.test(value)) throw badRequest('payment_intent_id must look like pi_…');
@@ -38,6 +43,19 @@ export function billingRoutes(deps: ApiDeps): Router {
     deps.metrics.confirmAnswers.inc({ http_status: String(answer.httpStatus), status: String(answer.body.status) });
     log.info({ paymentIntentId: parsed.data.payment_intent_id, answer: answer.body.status }, 'confirm_payment answered');
     send(res, answer);
+  });
+
+  router.post('/billing/refunds', async (req, res) => {
+    const parsed = refundBody.safeParse(req.body);
+    if (!parsed.success) throw badRequest('body must be {"payment_intent_id": "pi_…", "amount_minor": positive integer (optional: all that is left)}', 'invalid_refund');
+    const account = locals(res).account!;
+    await respondIdempotently(deps, req, res, account, () =>
+      refundPayment(deps, account, {
+        paymentIntentId: parsed.data.payment_intent_id,
+        amountMinor: parsed.data.amount_minor,
+        idempotencyKey: req.header('idempotency-key')!,
+      }),
+    );
   });
 
   router.get('/billing/payments/:paymentIntentId', async (req, res) => {
