@@ -45,6 +45,7 @@ const schema = z.object({
   CONFIRM_RATE_LIMIT_PER_MINUTE: intFrom(0, 1_000_000).default(600),
   API_STRIPE_READS_PER_SECOND: intFrom(0, 10_000).default(10),
   IDEMPOTENCY_KEY_TTL_HOURS: intFrom(1, 24 * 90).default(24),
+  IDEMPOTENCY_LEASE_SECONDS: intFrom(1, 3_600).default(60),
   WEBHOOK_MAX_BODY_BYTES: intFrom(1_024, 10_485_760).default(1_048_576),
   WEBHOOK_INBOX_RETENTION_DAYS: intFrom(1, 3_650).default(30),
   WEBHOOK_RELAY_STARTS_PER_SECOND: intFrom(0, 100_000).default(200),
@@ -83,6 +84,8 @@ export interface Config {
   webhookInboxRetentionDays: number;
   /** How long an API Idempotency-Key is remembered (money-moving POSTs). */
   idempotencyKeyTtlHours: number;
+  /** How long a request holds its Idempotency-Key before a retry may take it over (its holder presumed dead). */
+  idempotencyLeaseSeconds: number;
   /** Event workflows the inbox relay starts per second at most, per API process (0: no pace). */
   webhookRelayStartsPerSecond: number;
   /** Which PaymentIntents are credit purchases, and whether the Stripe customer balance mirrors the ledger. */
@@ -135,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookInboxRetentionDays: e.WEBHOOK_INBOX_RETENTION_DAYS,
     webhookRelayStartsPerSecond: e.WEBHOOK_RELAY_STARTS_PER_SECOND,
     idempotencyKeyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS,
+    idempotencyLeaseSeconds: e.IDEMPOTENCY_LEASE_SECONDS,
     moneyPolicy: { creditPaymentIntents: e.CREDIT_PAYMENT_INTENTS, balanceMirror: e.STRIPE_BALANCE_MIRROR },
     logLevel: e.LOG_LEVEL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

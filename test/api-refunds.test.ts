@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PayconfirmClient } from '../src/client/index.js';
 import type { FakeStripe } from './support/fake-stripe/index.js';
 import { expectBooksFollowStripe, movementsOf, paymentSettles } from './support/payment-books.js';
 import { newCustomer, newPaymentIntent, type Customer } from './support/payment-fixtures.js';
 import { startWebhookStack, type WebhookStack } from './support/stripe-webhooks.js';
+import { clientLosingFirstAnswer } from './support/lossy-client.js';
 import { callApi } from './support/test-api.js';
 import { createTestContext, type TestContext } from './support/test-context.js';
 
@@ -57,22 +57,7 @@ describe('POST /billing/refunds', () => {
 
   it("the client's refund(): an answer lost on the way back is retried under the same key — one Stripe refund", async () => {
     const { c, pi } = await creditedPayment(3_000);
-    let dropNext = true;
-    const keys: string[] = [];
-    const client = new PayconfirmClient({
-      baseUrl: stack.api.url,
-      apiKey: c.apiKey,
-      retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
-      fetch: async (input, init) => {
-        const response = await fetch(input, init);
-        keys.push(new Headers(init?.headers).get('idempotency-key') ?? '');
-        if (dropNext) {
-          dropNext = false;
-          throw new TypeError('fetch failed: the answer was lost on the way back');
-        }
-        return response;
-      },
-    });
+    const { client, keys } = clientLosingFirstAnswer(stack.api.url, c.apiKey);
     const result = await client.refund({ paymentIntentId: pi });
     expect(result).toMatchObject({ paymentIntentId: pi, amountMinor: 3_000, currency: 'usd' });
     expect(keys).toHaveLength(2);

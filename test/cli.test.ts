@@ -49,7 +49,7 @@ describe('payconfirm CLI (subprocess, real Postgres, Temporal, API, fake Stripe)
     ]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: payconfirm <command>/);
-    for (const command of ['accounts create', 'confirm pi_', 'payments stuck', 'payments retry|resolve|reject|skip-mirror', 'ledger verify', 'ledger adjust', 'reconcile', 'db migrate', 'temporal setup']) {
+    for (const command of ['accounts create', 'confirm pi_', 'debit --amount', 'refund pi_', 'payments stuck', 'payments retry|resolve|reject|skip-mirror', 'ledger verify', 'ledger adjust', 'reconcile', 'db migrate', 'temporal setup']) {
       expect(help.stdout).toContain(command);
     }
     expect(unknown).toMatchObject({ code: 1, stdout: '' });
@@ -239,6 +239,37 @@ describe('payconfirm CLI (subprocess, real Postgres, Temporal, API, fake Stripe)
     }
     expect(noTemporal.code).toBe(1);
     expect(noTemporal.stderr).toContain('TEMPORAL_ADDRESS is required for this command');
+  });
+});
+
+describe('payconfirm debit and refund (through the HTTP API)', () => {
+  it('debit and refund once per --key; refusals exit 4 with the API code', async () => {
+    const c = await newCustomer(ctx, fake);
+    const pi = newPaymentIntent(fake, c.customerId, { amount: 2_000 });
+    expect((await callApi(api.url, 'POST', '/billing/confirm_payment', { apiKey: c.apiKey, body: { payment_intent_id: pi } })).body).toMatchObject({ status: 'credited' });
+    const asOwner = { PAYCONFIRM_API_KEY: c.apiKey };
+
+    const debited = await payconfirm(['debit', '--amount', '300', '--currency', 'usd', '--reference', 'cli', '--key', 'cli-debit-1', '--json'], asOwner);
+    expect(debited).toMatchObject({ code: 0, json: { amount_minor: 300, currency: 'usd', balance_after: { amount_minor: 1_700 } } });
+    const again = await payconfirm(['debit', '--amount', '300', '--currency', 'usd', '--reference', 'cli', '--key', 'cli-debit-1', '--json'], asOwner);
+    expect(again.json.id).toBe(debited.json.id);
+    const tooMuch = await payconfirm(['debit', '--amount', '99999', '--currency', 'usd'], asOwner);
+    expect(tooMuch.code).toBe(4);
+    expect(tooMuch.stderr).toContain('insufficient_balance');
+
+    const refunded = await payconfirm(['refund', pi, '--amount', '500', '--key', 'cli-refund-1'], asOwner);
+    expect(refunded.code).toBe(0);
+    expect(refunded.stdout).toMatch(new RegExp(`^refund re_\\w+ of 500 usd for ${pi}: succeeded`));
+    const sameRefund = await payconfirm(['refund', pi, '--amount', '500', '--key', 'cli-refund-1', '--json'], asOwner);
+    expect(refunded.stdout).toContain(sameRefund.json.id);
+    const overRefund = await payconfirm(['refund', pi, '--amount', '999999'], asOwner);
+    expect(overRefund.code).toBe(4);
+    expect(overRefund.stderr).toContain('refund_exceeds_remaining');
+    const usage = await Promise.all([payconfirm(['debit', '--amount', '0', '--currency', 'usd'], asOwner), payconfirm(['refund', 'ch_1'], asOwner), payconfirm(['debit', '--amount', '5', '--currency', 'usd'])]);
+    expect(usage.map((r) => r.code)).toEqual([1, 1, 1]);
+    expect(usage[2]!.stderr).toContain('PAYCONFIRM_API_KEY');
+    const { rows } = await ctx.pool.query("SELECT kind, amount_minor FROM ledger_entries WHERE account_id = $1 AND kind = 'usage_debit'", [c.accountId]);
+    expect(rows).toEqual([{ kind: 'usage_debit', amount_minor: -300 }]);
   });
 });
 

@@ -5,7 +5,7 @@ import { creditPayment } from '../src/db/ledger.js';
 import { uniqueSuffix } from './support/test-context.js';
 import { startPaymentStack, type PaymentStack } from './support/payment-stack.js';
 import { callApi } from './support/test-api.js';
-import { PayconfirmClient } from '../src/client/index.js';
+import { clientLosingFirstAnswer } from './support/lossy-client.js';
 
 /**
  * POST /accounts/me/debits under the Idempotency-Key contract (Stripe's semantics): one ledger row per key however
@@ -189,27 +189,12 @@ describe('POST /accounts/me/debits with an Idempotency-Key', () => {
 
   it('the client: one Idempotency-Key per debit() call, reused on its retries — a lost response debits once', async () => {
     const a = await fundedAccount(500);
-    const sent: Array<{ key: string | null; status: number }> = [];
-    let dropNext = true;
-    const client = new PayconfirmClient({
-      baseUrl: stack.api.url,
-      apiKey: a.apiKey,
-      retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
-      fetch: async (input, init) => {
-        const response = await fetch(input, init);
-        sent.push({ key: new Headers(init?.headers).get('idempotency-key'), status: response.status });
-        if (dropNext) {
-          dropNext = false;
-          throw new TypeError('fetch failed: the answer was lost on the way back');
-        }
-        return response;
-      },
-    });
+    const { client, keys } = clientLosingFirstAnswer(stack.api.url, a.apiKey);
     const result = await client.debit({ amountMinor: 125, currency: 'usd', reference: 'lost answer' });
     expect(result).toMatchObject({ amountMinor: 125, currency: 'usd', reference: 'lost answer', balanceAfter: { currency: 'usd', amountMinor: 375 } });
-    expect(sent).toHaveLength(2);
-    expect(sent[0]!.key).toMatch(/^[0-9a-f-]{36}$/);
-    expect(sent[1]!.key).toBe(sent[0]!.key);
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe(keys[0]);
     expect(await usageDebits(a.accountId)).toHaveLength(1);
 
     // Another call is another debit (its own key); a refused one rejects with the typed error.

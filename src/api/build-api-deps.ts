@@ -4,7 +4,6 @@ import type { Metrics } from '../metrics.js';
 import type { Backends } from '../runtime/backends.js';
 import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
 import type { ApiDeps } from './api-deps.js';
-import { IDEMPOTENCY_LEASE_SECONDS } from './idempotent-request.js';
 import { createStripeReadBudget } from './stripe-read-budget.js';
 
 export function buildApiDeps(
@@ -28,7 +27,7 @@ export function buildApiDeps(
       webhookSecrets: config.stripe.webhookSecrets,
       webhookMaxBodyBytes: config.http.webhookMaxBodyBytes,
       moneyPolicy: config.moneyPolicy,
-      idempotency: { ttlHours: config.idempotencyKeyTtlHours, leaseSeconds: IDEMPOTENCY_LEASE_SECONDS },
+      idempotency: { ttlHours: config.idempotencyKeyTtlHours, leaseSeconds: config.idempotencyLeaseSeconds },
     },
   };
 }

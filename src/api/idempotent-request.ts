@@ -13,9 +13,6 @@ import { inTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { badRequest, HttpError } from './http-errors.js';
 import { locals } from './request-context.js';
 
-/** How long a request holds its key before another may take it over (a holder that long is presumed dead). */
-export const IDEMPOTENCY_LEASE_SECONDS = 60;
-
 /** 1–255 printable ASCII characters, as Stripe accepts. */
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 

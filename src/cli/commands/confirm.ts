@@ -1,11 +1,11 @@
-import { PayconfirmClient, PayconfirmError, PayconfirmNetworkError, type PaymentResult } from '../../client/index.js';
+import type { PaymentResult } from '../../client/index.js';
+import { apiClientFrom, DEFAULT_API_URL, viaApi } from '../api-client.js';
 import { PAYMENT_INTENT_ID } from '../../domain/stripe-ids.js';
 import { millisecondsOption, onePositional, parseCommandArgs, withOptionalValue } from '../args.js';
-import { CliFailure, EXIT, UsageError, type ExitCode } from '../cli-errors.js';
+import { EXIT, type ExitCode } from '../cli-errors.js';
 import type { CommandGroup } from '../command.js';
 import { jsonText } from '../output.js';
 
-export const DEFAULT_API_URL = 'http://127.0.0.1:3000';
 const DEFAULT_WAIT_MS = 60_000;
 /** Beyond the wait: the client's own retries of network errors, 429 and 5xx, bounded. */
 const CALL_MARGIN_MS = 60_000;
@@ -44,13 +44,6 @@ function describeResult(r: PaymentResult): string {
   }
 }
 
-function failureOf(err: PayconfirmError, json: boolean): CliFailure {
-  const body = { error: { code: err.code, message: err.message, httpStatus: err.httpStatus, requestId: err.requestId } };
-  const where = err.httpStatus ? ` (HTTP ${err.httpStatus}${err.requestId ? `, request ${err.requestId}` : ''})` : '';
-  const exit = err instanceof PayconfirmNetworkError ? EXIT.failure : EXIT.refused;
-  return new CliFailure(`${err.code}${where}: ${err.message}`, exit, json ? body : undefined);
-}
-
 export const confirmCommand: CommandGroup = {
   name: 'confirm',
   synopsis: ['confirm pi_… [--wait [MS]] [--json]                     confirm a payment through the HTTP API'],
@@ -65,19 +58,8 @@ export const confirmCommand: CommandGroup = {
     if (values.help) return io.stdout(usage), EXIT.ok;
     const paymentIntentId = onePositional(positionals, 'PaymentIntent id (pi_…)', PAYMENT_INTENT_ID);
     const waitMs = millisecondsOption('wait', values.wait, 0);
-    const baseUrl = values['api-url'] ?? io.env.PAYCONFIRM_API_URL ?? DEFAULT_API_URL;
-    if (!URL.canParse(baseUrl) || !/^https?:/.test(baseUrl)) throw new UsageError(`the API URL must be http(s)://…, got ${JSON.stringify(baseUrl)}`);
-    const apiKey = values['api-key'] ?? io.env.PAYCONFIRM_API_KEY;
-    if (!apiKey) throw new CliFailure('PAYCONFIRM_API_KEY (or --api-key) is required: the API key of the account that owns the payment', EXIT.failure);
-
-    const client = new PayconfirmClient({ baseUrl, apiKey });
-    let result: PaymentResult;
-    try {
-      result = await client.confirmPayment(paymentIntentId, { wait: waitMs, timeoutMs: waitMs + CALL_MARGIN_MS });
-    } catch (err) {
-      if (err instanceof PayconfirmError) throw failureOf(err, values.json === true);
-      throw err;
-    }
+    const client = apiClientFrom(values, io, 'the account that owns the payment');
+    const result: PaymentResult = await viaApi(() => client.confirmPayment(paymentIntentId, { wait: waitMs, timeoutMs: waitMs + CALL_MARGIN_MS }), values.json === true);
     io.stdout(values.json ? jsonText(result) : `${describeResult(result)}\n`);
     return EXIT_BY_STATUS[result.status];
   },
