@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../src/dev/free-port.js';
 import { portInUse } from '../src/dev/port-check.js';
+import { runPayconfirm } from './support/cli-process.js';
 import { eventually } from './support/eventually.js';
 import { cleanEnv, PROJECT_ROOT } from './support/run-process.js';
 
@@ -93,8 +94,19 @@ describe('npm start (the dev stack)', () => {
     await db.query("INSERT INTO accounts (stripe_customer_id, name) VALUES ('cus_keepme', 'kept across restarts')");
     await db.end();
 
+    // The CLI finds the running stack by itself: nothing exported but where the stack keeps its data.
+    const cli = (args: string[]) => runPayconfirm(args, { PAYCONFIRM_DATA_DIR: dataDir, PAYCONFIRM_DEV_STACK: undefined });
+    const [verify, stuck] = await Promise.all([cli(['ledger', 'verify']), cli(['payments', 'stuck', '--json'])]);
+    expect(verify, verify.stderr).toMatchObject({ code: 0 });
+    expect(verify.stdout).toContain('ledger ok');
+    expect(stuck).toMatchObject({ code: 0, json: [] });
+    const envFile = join(dataDir, 'dev-stack.env');
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+
     expect(await ctrlC(first.child, first.output)).toBe(0);
     expect(first.output()).toContain('[payconfirm] stopped');
+    expect(existsSync(envFile), 'the settings of a stopped stack are gone').toBe(false);
+    expect((await cli(['ledger', 'verify'])).stderr).toContain('DATABASE_URL is required');
     for (const port of Object.values(ports)) expect(await portInUse(port), `port ${port} still open`).toBe(false);
 
     const second = startStack(ports);

@@ -1,4 +1,5 @@
 import { ConfigError } from '../config.js';
+import { withDevStackDefaults } from '../dev/dev-stack-env.js';
 import { scrubSecrets } from '../logger.js';
 import { StartupError } from '../runtime/startup-error.js';
 import { TemporalUnreachableError } from '../temporal/connection.js';
@@ -54,7 +55,8 @@ async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 const io: CliIo = {
-  env: process.env,
+  // A running `npm start` stack fills what the environment lacks (src/dev/dev-stack-env.ts).
+  env: withDevStackDefaults(process.env),
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
 };

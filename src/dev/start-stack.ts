@@ -15,6 +15,7 @@ import { startServiceWorkers } from '../worker/start-service-workers.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.js';
 import { ensureTool, STRIPE_MOCK, TEMPORAL_CLI } from './go-tools.js';
 import { requireFreePort } from './port-check.js';
+import { removeDevStackEnv, writeDevStackEnv } from './dev-stack-env.js';
 import { dataDir } from './project-paths.js';
 import { startStripeMock, STRIPE_MOCK_SECRET_KEY, type RunningStripeMock } from './stripe-mock.js';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-server.js';
@@ -91,6 +92,19 @@ runMain('start', async () => {
     const api: RunningApi = await startApi({ backends, config, logger, metrics });
     started.push(api);
 
+    writeDevStackEnv({
+      DATABASE_URL: config.databaseUrl,
+      DATABASE_SCHEMA: config.databaseSchema,
+      TEMPORAL_ADDRESS: config.temporal.address,
+      TEMPORAL_NAMESPACE: config.temporal.namespace,
+      TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+      STRIPE_SECRET_KEY: config.stripe.secretKey,
+      STRIPE_API_BASE: config.stripe.apiBase,
+      CREDIT_PAYMENT_INTENTS: config.moneyPolicy.creditPaymentIntents,
+      STRIPE_BALANCE_MIRROR: config.moneyPolicy.balanceMirror,
+      PAYCONFIRM_API_URL: api.url,
+    });
+    started.push({ close: async () => removeDevStackEnv() });
     printBanner(config, api, temporal, postgres, stripeMock);
     await Promise.race([new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true })), workers.running]);
   } finally {
