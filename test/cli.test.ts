@@ -49,7 +49,7 @@ describe('payconfirm CLI (subprocess, real Postgres, Temporal, API, fake Stripe)
     ]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: payconfirm <command>/);
-    for (const command of ['accounts create', 'confirm pi_', 'debit --amount', 'refund pi_', 'payments stuck', 'payments retry|resolve|reject|skip-mirror', 'ledger verify', 'ledger adjust', 'reconcile', 'db migrate', 'temporal setup']) {
+    for (const command of ['accounts create', 'confirm pi_', 'debit --amount', 'refund pi_', 'payments stuck', 'payments retry|resolve|reject|skip-mirror', 'events list|show', 'ledger verify', 'ledger adjust', 'reconcile', 'db migrate', 'temporal setup']) {
       expect(help.stdout).toContain(command);
     }
     expect(unknown).toMatchObject({ code: 1, stdout: '' });
@@ -270,6 +270,38 @@ describe('payconfirm debit and refund (through the HTTP API)', () => {
     expect(usage[2]!.stderr).toContain('PAYCONFIRM_API_KEY');
     const { rows } = await ctx.pool.query("SELECT kind, amount_minor FROM ledger_entries WHERE account_id = $1 AND kind = 'usage_debit'", [c.accountId]);
     expect(rows).toEqual([{ kind: 'usage_debit', amount_minor: -300 }]);
+  });
+});
+
+describe('payconfirm events', () => {
+  it('lists the inbox newest first with filters, and shows one event; an unknown event exits 4', async () => {
+    const tag = uniqueSuffix();
+    await ctx.pool.query(
+      `INSERT INTO stripe_webhook_events (event_id, event_type, livemode, payment_intent_id, payload, status, outcome, last_error, attempts, received_at) VALUES
+       ($1, 'payment_intent.succeeded', false, 'pi_cliEvents1', '{}', 'processed', 'forwarded_to_payment: pi_cliEvents1', NULL, 1, now() - interval '2 minutes'),
+       ($2, 'charge.dispute.created', false, 'pi_cliEvents1', '{}', 'failed', 'forward_failed: pi_cliEvents1', 'Temporal said no', 3, now() - interval '1 minute'),
+       ($3, 'customer.created', false, NULL, '{}', 'ignored', 'ignored: event type customer.created is not handled', NULL, 1, now() - interval '1 day')`,
+      [`evt_cli${tag}a`, `evt_cli${tag}b`, `evt_cli${tag}c`],
+    );
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const [all, failed, disputes, shown, unknown, badStatus] = await Promise.all([
+      payconfirm(['events', 'list', '--since', since, '--json']),
+      payconfirm(['events', 'list', '--status', 'failed', '--json']),
+      payconfirm(['events', 'list', '--type', 'charge.dispute.*']),
+      payconfirm(['events', 'show', `evt_cli${tag}b`]),
+      payconfirm(['events', 'show', 'evt_cliNoSuchEvent']),
+      payconfirm(['events', 'list', '--status', 'lost']),
+    ]);
+    expect(all.json.map((e: { event_id: string }) => e.event_id).filter((id: string) => id.startsWith(`evt_cli${tag}`))).toEqual([`evt_cli${tag}b`, `evt_cli${tag}a`]);
+    expect(failed.json.find((e: { event_id: string }) => e.event_id === `evt_cli${tag}b`)).toMatchObject({ status: 'failed', last_error: 'Temporal said no', attempts: 3 });
+    expect(failed.json.every((e: { status: string }) => e.status === 'failed')).toBe(true);
+    expect(disputes.stdout).toContain(`evt_cli${tag}b`);
+    expect(disputes.stdout).not.toContain(`evt_cli${tag}a`);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('status     failed — forward_failed: pi_cliEvents1');
+    expect(shown.stdout).toContain('attempts   3; last error: Temporal said no');
+    expect(unknown.code).toBe(4);
+    expect(badStatus.code).toBe(1);
   });
 });
 

@@ -8,6 +8,7 @@ import type { CommandGroup } from './command.js';
 import { accountsCommand } from './commands/accounts.js';
 import { confirmCommand } from './commands/confirm.js';
 import { dbCommand } from './commands/db.js';
+import { eventsCommand } from './commands/events.js';
 import { debitCommand, refundCommand } from './commands/money-moves.js';
 import { ledgerCommand } from './commands/ledger.js';
 import { paymentsCommand } from './commands/payments.js';
@@ -16,7 +17,7 @@ import { temporalCommand } from './commands/temporal.js';
 import { jsonText, type CliIo } from './output.js';
 
 /** `payconfirm <group> …`: dispatches to one command group; turns failures into one stderr line and an exit code. */
-const GROUPS: CommandGroup[] = [accountsCommand, confirmCommand, debitCommand, refundCommand, paymentsCommand, ledgerCommand, reconcileCommand, dbCommand, temporalCommand];
+const GROUPS: CommandGroup[] = [accountsCommand, confirmCommand, debitCommand, refundCommand, paymentsCommand, eventsCommand, ledgerCommand, reconcileCommand, dbCommand, temporalCommand];
 
 const USAGE = `Usage: payconfirm <command> [options]
 

@@ -146,36 +146,50 @@ export async function pruneInbox(pool: Pool, retentionDays: number, batchSize = 
   }
 }
 
+interface InboxDbRow {
+  event_id: string;
+  event_type: string;
+  payment_intent_id: string | null;
+  status: InboxStatus;
+  outcome: string | null;
+  last_error: string | null;
+  attempts: number;
+  received_at: Date;
+  dispatched_at: Date | null;
+  processed_at: Date | null;
+}
+
+const INBOX_COLUMNS = 'event_id, event_type, payment_intent_id, status, outcome, last_error, attempts, received_at, dispatched_at, processed_at';
+
+const toInboxRow = (r: InboxDbRow): InboxRow => ({
+  eventId: r.event_id,
+  eventType: r.event_type,
+  paymentIntentId: r.payment_intent_id,
+  status: r.status,
+  outcome: r.outcome,
+  lastError: r.last_error,
+  attempts: r.attempts,
+  receivedAt: r.received_at,
+  dispatchedAt: r.dispatched_at,
+  processedAt: r.processed_at,
+});
+
 export async function findInboxEvent(pool: Pool, eventId: string): Promise<InboxRow | null> {
-  const { rows } = await pool.query<{
-    event_id: string;
-    event_type: string;
-    payment_intent_id: string | null;
-    status: InboxStatus;
-    outcome: string | null;
-    last_error: string | null;
-    attempts: number;
-    received_at: Date;
-    dispatched_at: Date | null;
-    processed_at: Date | null;
-  }>(
-    `SELECT event_id, event_type, payment_intent_id, status, outcome, last_error, attempts, received_at, dispatched_at, processed_at
-     FROM stripe_webhook_events WHERE event_id = $1`,
-    [eventId],
+  const { rows } = await pool.query<InboxDbRow>(`SELECT ${INBOX_COLUMNS} FROM stripe_webhook_events WHERE event_id = $1`, [eventId]);
+  return rows[0] ? toInboxRow(rows[0]) : null;
+}
+
+/** Inbox rows, newest first, filtered by status, type (exact, or a prefix ending in `*`) and receipt time. */
+export async function listInboxEvents(
+  pool: Pool,
+  filter: { status?: InboxStatus; type?: string; since?: Date; limit: number },
+): Promise<InboxRow[]> {
+  const type = filter.type?.endsWith('*') ? `${filter.type.slice(0, -1).replace(/[%_\\]/g, '\\$&')}%` : filter.type?.replace(/[%_\\]/g, '\\$&');
+  const { rows } = await pool.query<InboxDbRow>(
+    `SELECT ${INBOX_COLUMNS} FROM stripe_webhook_events
+     WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR event_type LIKE $2) AND ($3::timestamptz IS NULL OR received_at >= $3)
+     ORDER BY received_at DESC, event_id LIMIT $4`,
+    [filter.status ?? null, type ?? null, filter.since ?? null, filter.limit],
   );
-  const r = rows[0];
-  return r
-    ? {
-        eventId: r.event_id,
-        eventType: r.event_type,
-        paymentIntentId: r.payment_intent_id,
-        status: r.status,
-        outcome: r.outcome,
-        lastError: r.last_error,
-        attempts: r.attempts,
-        receivedAt: r.received_at,
-        dispatchedAt: r.dispatched_at,
-        processedAt: r.processed_at,
-      }
-    : null;
+  return rows.map(toInboxRow);
 }
