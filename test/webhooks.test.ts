@@ -347,13 +347,19 @@ describe('POST /webhooks/stripe: acknowledged at once, recorded, applied once', 
     await deliver(api.url, processing);
     expect((await inboxRowReaches(ctx.pool, processing.id, 'processed'))!.outcome).toBe(`informed_payment: ${waiting}`);
     fake.setPaymentIntentStatus(waiting, 'succeeded');
-    await deliver(api.url, paymentIntentEvent(fake, 'payment_intent.succeeded', waiting));
+    const succeeded = paymentIntentEvent(fake, 'payment_intent.succeeded', waiting);
+    await deliver(api.url, succeeded);
     expect(await handle.result()).toMatchObject({ status: 'credited', amountMinor: 3_300 });
-    // Its payment workflow has finished: a later nudge finds nobody waiting and starts nothing.
+    // The processing re-check may credit before the event is handed on; then the event starts a run of its own,
+    // which converges at once. Once every run has finished, a later nudge finds nobody waiting and starts nothing.
+    await inboxRowReaches(ctx.pool, succeeded.id, 'processed');
+    await eventually(() => countWorkflows(`WorkflowId = '${waiting}' AND ExecutionStatus = 'Running'`), (n) => n === 0, { description: 'every run finished' });
+    const runsBefore = await countWorkflows(`WorkflowId = '${waiting}'`);
     const late = paymentIntentEvent(fake, 'payment_intent.canceled', waiting);
     await deliver(api.url, late);
     expect((await inboxRowReaches(ctx.pool, late.id, 'ignored'))!.outcome).toBe(`no_payment_workflow: no payment workflow runs for ${waiting}`);
-    expect(await countWorkflows(`WorkflowId = '${waiting}'`)).toBe(1);
+    expect(await countWorkflows(`WorkflowId = '${waiting}'`)).toBe(runsBefore);
+    expect((await ledgerOf(waiting)).filter((r) => r.kind === 'payment_credit')).toHaveLength(1);
 
     const nobody = newPaymentIntent(fake, c.customerId, { status: 'requires_payment_method' });
     const failed = paymentIntentEvent(fake, 'payment_intent.payment_failed', nobody);
