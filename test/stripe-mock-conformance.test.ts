@@ -1,7 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { apiRefundParams, stripeKeyForApiRefund } from '../src/api/refund-payment.js';
+import { apiRefundParams } from '../src/api/refund-payment.js';
+import { callerKeyDigest } from '../src/db/idempotency-keys.js';
+import { stripeKeyForApiRefund } from '../src/domain/idempotency-keys.js';
 import { readPaymentTruth } from '../src/stripe/read-payment-truth.js';
 import { createStripeBooksSync, type StripeBooksSync } from '../src/stripe/stripe-books-sync.js';
 import { createAccount } from '../src/db/accounts.js';
@@ -174,7 +176,7 @@ describe('Stripe activities against stripe-mock (request shapes checked by Strip
 describe('the API\'s own Stripe writes against stripe-mock', () => {
   it('POST /billing/refunds: the keyed refund (payment_intent, amount, metadata) is accepted', async () => {
     const accountId = '3f1c2b9e-8d4a-4c7e-9b1a-2e5f6a7b8c9d';
-    const key = stripeKeyForApiRefund(accountId, 'caller-key-1');
+    const key = stripeKeyForApiRefund(accountId, callerKeyDigest('caller-key-1'));
     const created = await stripe.refunds.create(apiRefundParams(PI, 100, accountId), { idempotencyKey: key });
     expect(created.id).toMatch(/^re_/);
     expect(responses).toEqual([{ method: 'POST', path: '/v1/refunds', status: 200, idempotencyKey: key }]);

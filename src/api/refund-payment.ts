@@ -1,18 +1,14 @@
-import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
 import type { Account } from '../db/accounts.js';
 import { loadPaymentBooks } from '../db/payment-books.js';
-import type { StoredResponse } from '../db/idempotency-keys.js';
+import { callerKeyDigest, type StoredResponse } from '../db/idempotency-keys.js';
+import { stripeKeyForApiRefund } from '../domain/idempotency-keys.js';
 import { readPaymentTruth } from '../stripe/read-payment-truth.js';
 import { isResourceMissing } from '../stripe/stripe-failures.js';
 import { signalPaymentWithStart } from '../temporal/payment-workflow-client.js';
 import type { ApiDeps } from './api-deps.js';
 import { HttpError, unavailable } from './http-errors.js';
 import { strangerError } from './payment-lookup.js';
-
-/** Stripe's Idempotency-Key of a refund asked through the API: derived from the caller's key, scoped to its account. */
-export const stripeKeyForApiRefund = (accountId: string, idempotencyKey: string): string =>
-  `refund:${accountId}:${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;
 
 /** The refund payconfirm asks Stripe for; identical on every attempt under its Idempotency-Key. */
 export const apiRefundParams = (paymentIntentId: string, amountMinor: number, accountId: string): Stripe.RefundCreateParams => ({
@@ -56,7 +52,7 @@ export async function refundPayment(
   let refund;
   try {
     refund = await deps.stripe.refunds.create(apiRefundParams(pi, amount, account.id), {
-      idempotencyKey: stripeKeyForApiRefund(account.id, request.idempotencyKey),
+      idempotencyKey: stripeKeyForApiRefund(account.id, callerKeyDigest(request.idempotencyKey)),
     });
   } catch (err) {
     const e = err as { statusCode?: number; code?: string; message?: string };

@@ -1,3 +1,4 @@
+import { ledgerKeyForAdjustment } from '../domain/idempotency-keys.js';
 import { appendLedgerEntry, type AppendResult } from './ledger.js';
 import type { Pool } from './pool.js';
 
@@ -6,8 +7,6 @@ import type { Pool } from './pool.js';
  * key given by the person adjusting — never under its reason text, so two adjustments sharing a reason both apply,
  * and the same key given twice applies once.
  */
-export const ledgerKeyForAdjustment = (key: string): string => `admin:adjust:${key}`;
-
 export interface Adjustment {
   accountId: string;
   amountMinor: number;

@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from './pool.js';
+
+/** A caller's Idempotency-Key, made fit for the keys derived from it (src/domain/idempotency-keys.ts). */
+export const callerKeyDigest = (idempotencyKey: string): string => createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
 
 /**
  * The API's Idempotency-Key records (table idempotency_keys), in explicit atomic phases:

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { ledgerKeyForUsageDebit } from '../domain/idempotency-keys.js';
+import { callerKeyDigest } from './idempotency-keys.js';
 import { appendLedgerEntry, type LedgerEntry } from './ledger.js';
 import type { PoolClient } from './pool.js';
 
@@ -9,13 +10,6 @@ export class InsufficientBalanceError extends Error {
     super(`the balance is ${balanceMinor} ${currency}`);
   }
 }
-
-/**
- * The ledger key of a usage debit: the account and the caller's Idempotency-Key (hashed: any printable key fits),
- * never its free-text reference — two debits sharing a reference both apply.
- */
-export const ledgerKeyForUsageDebit = (accountId: string, idempotencyKey: string): string =>
-  `api:debit:${accountId}:${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;
 
 export interface UsageDebit {
   accountId: string;
@@ -43,7 +37,8 @@ export async function debitUsage(tx: PoolClient, d: UsageDebit): Promise<{ entry
     currency: d.currency,
     amountMinor: -d.amountMinor,
     kind: 'usage_debit',
-    idempotencyKey: ledgerKeyForUsageDebit(d.accountId, d.idempotencyKey),
+    // The caller's Idempotency-Key, never its free-text reference: two debits sharing a reference both apply.
+    idempotencyKey: ledgerKeyForUsageDebit(d.accountId, callerKeyDigest(d.idempotencyKey)),
     reference: d.reference ?? null,
     metadata: d.metadata ?? null,
   });

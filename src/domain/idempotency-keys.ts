@@ -19,6 +19,19 @@ export const ledgerKeyForDisputeDebit = (disputeId: string): string => `stripe:d
 /** Ledger: gives a dispute's debit back when Stripe reinstates the funds (dispute won). */
 export const ledgerKeyForDisputeReversal = (disputeId: string): string => `stripe:dispute:${disputeId}:reversal`;
 
+/**
+ * Keys derived from a caller's own Idempotency-Key (the API's money-moving POSTs) or an operator's `--key`, scoped
+ * to the account. The caller's key is any printable text up to 255 characters, so it enters as a digest
+ * (`callerKeyDigest`, src/db/idempotency-keys.ts): the result always fits the ledger's key column.
+ */
+export const ledgerKeyForUsageDebit = (accountId: string, callerKeyDigest: string): string => `api:debit:${accountId}:${callerKeyDigest}`;
+
+/** Stripe Idempotency-Key of a refund asked through the API: a retry after a lost answer gets the same refund. */
+export const stripeKeyForApiRefund = (accountId: string, callerKeyDigest: string): string => `refund:${accountId}:${callerKeyDigest}`;
+
+/** Ledger: a support adjustment (`payconfirm ledger adjust --key`), under the operator's explicit key. */
+export const ledgerKeyForAdjustment = (operatorKey: string): string => `admin:adjust:${operatorKey}`;
+
 /** Stripe Idempotency-Key for the customer balance transaction that mirrors the ledger credit. */
 export const stripeKeyForCreditTransaction = (paymentIntentId: string): string => `credit-tx:${paymentIntentId}`;
 
