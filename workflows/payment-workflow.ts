@@ -14,6 +14,7 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { OperatorDecisionActivities } from '../activities/operator-decision-activities.js';
 import type { ConvergeFailureDetails, ConvergeResult, PaymentActivities, PaymentFacts } from '../activities/payment-activities.js';
+import { isAccountId } from '../src/domain/account-id.js';
 import { attentionReasonForFailure, FAILURE_TYPES } from '../src/domain/failure-types.js';
 import { ledgerKeyForPaymentCredit } from '../src/domain/idempotency-keys.js';
 import type {
@@ -49,8 +50,6 @@ type OperatorDecision =
 
 /** Thrown inside the workflow when an operator rejects the payment; caught below, never escapes. */
 class OperatorRejected extends Error {}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * One workflow per PaymentIntent (workflow id = `pi_…`): confirm requests and every Stripe event about the
@@ -125,7 +124,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   setHandler(resolveUpdate, (resolve) => decide({ kind: 'resolve', input: resolve }), {
     validator: (resolve) => {
       refuseUnless('resolve');
-      if (typeof resolve?.accountId !== 'string' || !UUID.test(resolve.accountId)) {
+      if (!isAccountId(resolve?.accountId)) {
         throw ApplicationFailure.nonRetryable('resolve needs {"accountId": "<account uuid>"}', 'InvalidResolve');
       }
     },

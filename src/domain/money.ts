@@ -5,6 +5,10 @@ export interface Money {
   currency: string;
 }
 
-export const isCurrencyCode = (v: unknown): v is string => typeof v === 'string' && /^[a-z]{3}$/.test(v);
+/** ISO 4217 codes the runtime knows, lower-case as Stripe writes them. */
+const ISO_CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency').map((c) => c.toLowerCase()));
+
+/** A lower-case ISO 4217 code (`usd`, `eur`, `jpy`): what payconfirm accepts from callers and operators. */
+export const isCurrencyCode = (v: unknown): v is string => typeof v === 'string' && /^[a-z]{3}$/.test(v) && ISO_CURRENCIES.has(v);
 
 export const isMinorAmount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);

@@ -4,17 +4,15 @@ import { getBalances, listLedgerEntries } from '../../db/ledger.js';
 import type { ApiDeps } from '../api-deps.js';
 import { authenticate } from '../authenticate.js';
 import { debitUsage, InsufficientBalanceError } from '../../db/usage-debits.js';
+import { isCurrencyCode } from '../../domain/money.js';
 import { badRequest, HttpError } from '../http-errors.js';
 import { respondIdempotently } from '../idempotent-request.js';
 import { locals } from '../request-context.js';
 
-/** ISO 4217 codes the runtime knows, lower-case as Stripe writes them. */
-const CURRENCIES = new Set(Intl.supportedValuesOf('currency').map((c) => c.toLowerCase()));
-
 const debitBody = z
   .object({
     amount_minor: z.number().int().positive().max(1_000_000_000_000),
-    currency: z.string().refine((c) => CURRENCIES.has(c), 'an ISO 4217 currency code, lower-case'),
+    currency: z.string().refine(isCurrencyCode, 'an ISO 4217 currency code, lower-case'),
     reference: z.string().min(1).max(200).optional(),
     metadata: z
       .record(z.string().min(1).max(40), z.string().max(500))

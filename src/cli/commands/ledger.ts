@@ -2,6 +2,8 @@ import { verifyLedger, type AccountOfRecordViolation, type BalanceMismatch, type
 import { findAccountById } from '../../db/accounts.js';
 import { adjustBalance } from '../../db/admin-adjustments.js';
 import { LedgerIdempotencyConflictError } from '../../db/ledger.js';
+import { isAccountId } from '../../domain/account-id.js';
+import { isCurrencyCode } from '../../domain/money.js';
 import { noPositionals, parseCommandArgs } from '../args.js';
 import { cliConfig, withPool } from '../cli-env.js';
 import { CliFailure, EXIT, UsageError } from '../cli-errors.js';
@@ -51,9 +53,6 @@ const DUPLICATE_COLUMNS: Column<DuplicateCredit>[] = [
   { header: 'CREDITS', value: (d) => d.entries },
 ];
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const CURRENCIES = new Set(Intl.supportedValuesOf('currency').map((c) => c.toLowerCase()));
-
 async function adjust(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
     account: { type: 'string' },
@@ -65,9 +64,9 @@ async function adjust(argv: string[], io: CliIo): Promise<number> {
   });
   if (values.help) return io.stdout(usage), EXIT.ok;
   noPositionals(positionals);
-  if (!values.account || !UUID.test(values.account)) throw new UsageError('--account takes the account id (a UUID)');
+  if (!isAccountId(values.account)) throw new UsageError('--account takes the account id (a UUID)');
   if (!values.amount || !/^-?[1-9]\d{0,14}$/.test(values.amount)) throw new UsageError('--amount takes a non-zero whole number of minor units (negative: a debit)');
-  if (!values.currency || !CURRENCIES.has(values.currency)) throw new UsageError('--currency takes a lower-case ISO 4217 code, e.g. usd');
+  if (!isCurrencyCode(values.currency)) throw new UsageError('--currency takes a lower-case ISO 4217 code, e.g. usd');
   if (!values.reason?.trim()) throw new UsageError('--reason TEXT is required: why the balance is adjusted');
   if (!values.key || !/^[\x21-\x7e]{1,200}$/.test(values.key)) throw new UsageError('--key is required: 1–200 printable characters, one per adjustment');
   const adjustment = { accountId: values.account, amountMinor: Number(values.amount), currency: values.currency, reason: values.reason, key: values.key };
