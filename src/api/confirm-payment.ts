@@ -1,10 +1,9 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Account } from '../db/accounts.js';
-import { findPaymentCredit } from '../db/ledger.js';
 import { loadPaymentBooks } from '../db/payment-books.js';
 import { isMarkedCredited } from '../domain/credit-mark.js';
 import type { PaymentOutcome, PaymentState } from '../domain/payment.js';
-import { planPayment } from '../domain/payment-plan.js';
+import { creditOf, planPayment } from '../domain/payment-plan.js';
 import { startOrAttachPayment, type PaymentHandle } from '../temporal/payment-workflow-client.js';
 import { paymentStateQuery } from '../../workflows/payment-messages.js';
 import type { ApiDeps } from './api-deps.js';
@@ -27,7 +26,7 @@ import { TemporalDeadlineError, withTemporal } from './temporal-calls.js';
 export async function confirmPayment(deps: ApiDeps, account: Account, paymentIntentId: string): Promise<PaymentAnswer> {
   const books = await loadPaymentBooks(deps.pool, paymentIntentId);
   const fresh = await loadOwnedPaymentTruth(deps, account, books, 403);
-  const existing = await findPaymentCredit(deps.pool, paymentIntentId);
+  const existing = creditOf(books);
   if (existing && isMarkedCredited(fresh.truth.paymentIntent.metadata)) {
     deps.metrics.duplicatesStopped.inc({ guard: 'ledger_key' });
     return creditedAnswer(existing, 'already_credited');
@@ -64,9 +63,8 @@ export async function answerFromWorkflow(deps: ApiDeps, handle: PaymentHandle, w
     return pendingAnswer(handle.workflowId, state);
   }
   if (outcome.status !== 'credited') return outcomeAnswer(outcome, notPayableStatus);
-  const entry = await findPaymentCredit(deps.pool, outcome.paymentIntentId);
-  if (!entry) throw new Error(`workflow ${handle.workflowId} reported a credit the ledger does not have`);
-  return creditedAnswer(entry, outcome.ledgerEntryCreated ? 'credited' : 'already_credited');
+  // The outcome names the ledger entry its activity read back after writing it: no second read of the ledger.
+  return creditedAnswer(outcome, outcome.ledgerEntryCreated ? 'credited' : 'already_credited');
 }
 
 async function resultWithin(deps: ApiDeps, handle: PaymentHandle, waitMs: number): Promise<PaymentOutcome | null> {

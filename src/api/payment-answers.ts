@@ -1,4 +1,4 @@
-import type { LedgerEntry } from '../db/ledger.js';
+import type { CreditFacts } from '../domain/payment-plan.js';
 import type { PaymentOutcome, PaymentState } from '../domain/payment.js';
 
 /** The wire shapes of a payment answer (snake_case), shared by confirm_payment and GET /billing/payments/:id. */
@@ -10,18 +10,19 @@ export interface PaymentAnswer {
 
 export const pollUrlFor = (paymentIntentId: string): string => `/billing/payments/${paymentIntentId}`;
 
-export function creditedAnswer(entry: LedgerEntry, status: 'credited' | 'already_credited'): PaymentAnswer {
+/** A credit, from the payment's books or its workflow's outcome (the same facts either way). */
+export function creditedAnswer(credit: CreditFacts, status: 'credited' | 'already_credited'): PaymentAnswer {
   return {
     httpStatus: 200,
     headers: {},
     body: {
       status,
-      payment_intent_id: entry.paymentIntentId,
-      account_id: entry.accountId,
-      ledger_entry_id: entry.id,
-      amount_minor: entry.amountMinor,
-      currency: entry.currency,
-      credited_at: entry.createdAt.toISOString(),
+      payment_intent_id: credit.paymentIntentId,
+      account_id: credit.accountId,
+      ledger_entry_id: credit.ledgerEntryId,
+      amount_minor: credit.amountMinor,
+      currency: credit.currency,
+      credited_at: credit.creditedAt,
     },
   };
 }

@@ -1,9 +1,8 @@
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Account } from '../db/accounts.js';
-import { findPaymentCredit } from '../db/ledger.js';
 import { loadPaymentBooks } from '../db/payment-books.js';
 import type { PaymentState } from '../domain/payment.js';
-import { planPayment } from '../domain/payment-plan.js';
+import { creditOf, planPayment } from '../domain/payment-plan.js';
 import type { PaymentHandle } from '../temporal/payment-workflow-client.js';
 import { paymentStateQuery } from '../../workflows/payment-messages.js';
 import type { ApiDeps } from './api-deps.js';
@@ -20,10 +19,10 @@ import { withTemporal } from './temporal-calls.js';
  */
 export async function paymentStatus(deps: ApiDeps, account: Account, paymentIntentId: string): Promise<PaymentAnswer> {
   const books = await loadPaymentBooks(deps.pool, paymentIntentId);
-  if (books.accountOfRecord) {
+  const credit = creditOf(books);
+  if (credit) {
     if (!ownsPayment(account, books, null)) throw strangerError(paymentIntentId, 404);
-    const entry = await findPaymentCredit(deps.pool, paymentIntentId);
-    if (entry) return creditedAnswer(entry, 'credited');
+    return creditedAnswer(credit, 'credited');
   }
   const handle: PaymentHandle = deps.temporal.client.workflow.getHandle(paymentIntentId);
   const run = await withTemporal(deps, async () => {

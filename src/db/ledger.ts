@@ -133,10 +133,6 @@ export async function findLedgerEntryByKey(db: Queryable, idempotencyKey: string
   return rows[0] ? toEntry(rows[0]) : null;
 }
 
-/** The payment credit for a PaymentIntent, if one was written. */
-export const findPaymentCredit = (db: Queryable, paymentIntentId: string): Promise<LedgerEntry | null> =>
-  findLedgerEntryByKey(db, ledgerKeyForPaymentCredit(paymentIntentId));
-
 export function creditPayment(
   db: Queryable,
   p: { accountId: string; paymentIntentId: string; amountMinor: number; currency: string },

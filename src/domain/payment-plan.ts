@@ -1,6 +1,6 @@
 import { carriesCreditMark } from './credit-mark.js';
 import { creditEligibility, type MoneyPolicy } from './credit-policy.js';
-import { decidePayment, type PaymentIntentStatus } from './payment.js';
+import { decidePayment, type CreditedOutcome, type PaymentIntentStatus } from './payment.js';
 import { intendedMovements, missingMovements, type Movement, type MovementKind } from './payment-movements.js';
 import type { PaymentTruth } from './payment-truth.js';
 
@@ -35,6 +35,22 @@ export interface PaymentBooks {
   accountOfRecord: { accountId: string; stripeCustomerId: string } | null;
   movements: BookedMovement[];
   decisions: PaymentDecisions;
+}
+
+/** The credit as callers are told it (the same fields as a credited outcome): read off the books, not the ledger again. */
+export type CreditFacts = Pick<CreditedOutcome, 'paymentIntentId' | 'accountId' | 'ledgerEntryId' | 'amountMinor' | 'currency' | 'creditedAt'>;
+
+export function creditOf(books: PaymentBooks): CreditFacts | null {
+  const credit = books.movements.find((m) => m.kind === 'payment_credit');
+  if (!credit || !books.accountOfRecord) return null;
+  return {
+    paymentIntentId: books.paymentIntentId,
+    accountId: books.accountOfRecord.accountId,
+    ledgerEntryId: credit.ledgerEntryId,
+    amountMinor: credit.amountMinor,
+    currency: credit.currency,
+    creditedAt: credit.createdAt,
+  };
 }
 
 export const NO_DECISIONS: PaymentDecisions = { rejected: null, resolvedAccountId: null, mirrorSkipped: null };
