@@ -1,6 +1,7 @@
 import { createAccount } from '../../src/db/accounts.js';
 import { CREDIT_TAG_KEY, CREDIT_TAG_VALUE } from '../../src/domain/credit-policy.js';
 import type { FakeStripe } from './fake-stripe/index.js';
+import { mirrorOf } from './payment-books.js';
 import type { TestContext } from './test-context.js';
 
 export interface Customer {
@@ -40,6 +41,6 @@ export async function moneyFor(ctx: TestContext, fake: FakeStripe, paymentIntent
     "SELECT id, amount_minor FROM ledger_entries WHERE payment_intent_id = $1 AND kind = 'payment_credit'",
     [paymentIntentId],
   );
-  const stripeCredits = fake.balanceTransactions(customerId).filter((t) => t.metadata?.payment_intent === paymentIntentId);
+  const stripeCredits = mirrorOf(fake, customerId, paymentIntentId);
   return { ledgerCredits: rows, stripeCredits, paymentIntent: fake.getPaymentIntent(paymentIntentId) };
 }
