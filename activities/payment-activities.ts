@@ -13,7 +13,7 @@ import type { Pool } from '../src/db/pool.js';
 import { markEventsIgnoredByPayment } from '../src/db/webhook-inbox.js';
 import type { MoneyPolicy } from '../src/domain/credit-policy.js';
 import { FAILURE_TYPES } from '../src/domain/failure-types.js';
-import type { AttentionReason, CreditedOutcome, PaymentIntentStatus, PaymentStage } from '../src/domain/payment.js';
+import { MIRROR_STAGE, type AttentionReason, type CreditedOutcome, type PaymentIntentStatus, type PaymentStage } from '../src/domain/payment.js';
 import { netMinor } from '../src/domain/payment-movements.js';
 import { planPayment, planStripeSync, type PaymentBooks } from '../src/domain/payment-plan.js';
 import type { PaymentTruth } from '../src/domain/payment-truth.js';
@@ -208,7 +208,7 @@ export function createPaymentActivities({
         const credit = books.movements.find((m) => m.kind === 'payment_credit');
         if (!credit) throw ApplicationFailure.nonRetryable(`the books of ${pi} hold no credit after applying it`, FAILURE_TYPES.ledgerConflict);
 
-        at('crediting_stripe');
+        at(MIRROR_STAGE);
         const sync = planStripeSync(books, truth.paymentIntent.metadata, policy);
         const verify = input.verifyMirror === true && sync.mirror === 'on';
         let creditMirror = credit.balanceTransactionId;

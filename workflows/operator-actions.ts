@@ -1,4 +1,4 @@
-import type { AttentionReason, PaymentState } from '../src/domain/payment.js';
+import { MIRROR_STAGE, type AttentionReason, type PaymentState } from '../src/domain/payment.js';
 
 /**
  * When an operator's `retry`, `resolve` or `reject` applies to a payment, and what to do for each reason it
@@ -6,9 +6,6 @@ import type { AttentionReason, PaymentState } from '../src/domain/payment.js';
  * Workflow-safe (pure).
  */
 export type OperatorActionName = 'retry' | 'resolve' | 'reject' | 'skipMirror';
-
-/** The stage whose Stripe writes (mirror transactions, credit mark) an operator may skip for good. */
-export const MIRROR_STAGE = 'crediting_stripe';
 
 /** Reasons an operator settles by naming the account to credit (`resolve {"accountId": "…"}`). */
 export const ACCOUNT_REASONS: readonly AttentionReason[] = ['no_customer', 'no_account_for_customer', 'unknown_account'];

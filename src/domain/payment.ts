@@ -18,6 +18,9 @@ export const PAYMENT_STAGES = [
 ] as const;
 export type PaymentStage = (typeof PAYMENT_STAGES)[number];
 
+/** The stage of Stripe's copy of the books (mirror transactions, the credit mark): the one an operator may skip. */
+export const MIRROR_STAGE: PaymentStage = 'crediting_stripe';
+
 export type PaymentIntentStatus =
   | 'requires_payment_method'
   | 'requires_confirmation'
