@@ -34,6 +34,7 @@ export async function startApi(opts: {
     logger: opts.logger,
     metrics: opts.metrics,
     maxStartsPerSecond: opts.config.webhookRelayStartsPerSecond,
+    deadLetter: { maxAttempts: opts.config.webhookRelayMaxAttempts },
   });
   deps.onInboxRow = relay.wake;
   const server = await listen(createApp(deps, [webhookRoutes(deps)]), opts.config.http.port, opts.host).catch(async (err: unknown) => {

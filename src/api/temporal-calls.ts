@@ -1,3 +1,4 @@
+import { isDeadlineExceeded, isTemporalUnavailable } from '../temporal/service-errors.js';
 import { HttpError, unavailable } from './http-errors.js';
 import type { ApiDeps } from './api-deps.js';
 
@@ -36,19 +37,4 @@ async function answersProbe(deps: Pick<ApiDeps, 'temporal'>): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-const grpcCode = (err: unknown): number | undefined => {
-  const e = err as { code?: number; cause?: { code?: number } } | null;
-  return e?.code ?? e?.cause?.code;
-};
-
-/** gRPC DEADLINE_EXCEEDED (4): the call did not finish in time. */
-export const isDeadlineExceeded = (err: unknown): boolean =>
-  grpcCode(err) === 4 || /DEADLINE_EXCEEDED/i.test((err as { message?: string } | null)?.message ?? '');
-
-/** gRPC UNAVAILABLE (14) or DEADLINE_EXCEEDED (4), or a connection-level failure. */
-export function isTemporalUnavailable(err: unknown): boolean {
-  const code = grpcCode(err);
-  return code === 14 || code === 4 || /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|Connection dropped/i.test((err as { message?: string } | null)?.message ?? '');
 }

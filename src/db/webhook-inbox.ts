@@ -2,7 +2,9 @@ import type { EventOutcome, StripeEventSummary } from '../domain/stripe-events.j
 import type { Pool } from './pool.js';
 
 /** The inbox (`stripe_webhook_events`): one row per Stripe event id. States are described in the migration. */
-export type InboxStatus = 'received' | 'dispatched' | 'processed' | 'ignored' | 'failed';
+export type InboxStatus = 'received' | 'dispatched' | 'processed' | 'ignored' | 'failed' | 'dead';
+
+export const INBOX_STATUSES: readonly InboxStatus[] = ['received', 'dispatched', 'processed', 'ignored', 'failed', 'dead'];
 
 export interface ClaimedInboxRow {
   eventId: string;
@@ -21,21 +23,35 @@ export interface InboxRow {
   receivedAt: Date;
   dispatchedAt: Date | null;
   processedAt: Date | null;
+  /** Starts Temporal refused (the row's own fault); at WEBHOOK_RELAY_MAX_ATTEMPTS the row is `dead`. */
+  refusedStarts: number;
+  nextAttemptAt: Date | null;
+  replayCount: number;
+  replayedAt: Date | null;
 }
+
+/** How an inbox row arrived: a webhook delivery, or the backfill from `GET /v1/events`. */
+export type InboxSource = 'webhook' | 'backfill';
 
 const summaryValues = (e: StripeEventSummary) => [e.id, e.type, e.livemode, e.apiVersion, e.created, e.paymentIntentId];
 
 /**
  * Records a delivery: `inserted` for the first delivery of an event id, `duplicate` for every later one
  * (concurrent twins included: the primary key decides, ON CONFLICT DO NOTHING writes nothing).
- * `rawPayload` is the body exactly as received (valid JSON, already verified).
+ * `rawPayload` is the body exactly as received (valid JSON, already verified). `source`: `backfill` for an event the
+ * backfill found in `GET /v1/events` (the endpoint never got it); the same row, the same dedup, the same relay.
  */
-export async function insertInboxEvent(pool: Pool, e: StripeEventSummary, rawPayload: string): Promise<'inserted' | 'duplicate'> {
+export async function insertInboxEvent(
+  pool: Pool,
+  e: StripeEventSummary,
+  rawPayload: string,
+  source: InboxSource = 'webhook',
+): Promise<'inserted' | 'duplicate'> {
   const { rowCount } = await pool.query(
-    `INSERT INTO stripe_webhook_events (event_id, event_type, livemode, api_version, stripe_created_at, payment_intent_id, payload)
-     VALUES ($1, $2, $3, $4, to_timestamp($5), $6, $7::jsonb)
+    `INSERT INTO stripe_webhook_events (event_id, event_type, livemode, api_version, stripe_created_at, payment_intent_id, payload, source)
+     VALUES ($1, $2, $3, $4, to_timestamp($5), $6, $7::jsonb, $8)
      ON CONFLICT (event_id) DO NOTHING`,
-    [...summaryValues(e), rawPayload],
+    [...summaryValues(e), rawPayload, source],
   );
   return rowCount === 1 ? 'inserted' : 'duplicate';
 }
@@ -43,7 +59,8 @@ export async function insertInboxEvent(pool: Pool, e: StripeEventSummary, rawPay
 /**
  * Claims up to `limit` rows awaiting dispatch, oldest first, for `leaseSeconds`. Relays in several API replicas
  * claim disjoint rows (FOR UPDATE SKIP LOCKED); no transaction stays open while Temporal is called, and a
- * relay that dies mid-batch leaves claims that expire and are taken again.
+ * relay that dies mid-batch leaves claims that expire and are taken again. A row Temporal refused waits out its
+ * own backoff (`next_attempt_at`), so rows that keep failing never hold up fresh ones.
  */
 export async function claimInboxEventsForDispatch(pool: Pool, limit: number, leaseSeconds: number): Promise<ClaimedInboxRow[]> {
   const { rows } = await pool.query<{ event_id: string; payload: unknown; attempts: number }>(
@@ -51,6 +68,7 @@ export async function claimInboxEventsForDispatch(pool: Pool, limit: number, lea
      WHERE event_id IN (
        SELECT event_id FROM stripe_webhook_events
        WHERE status = 'received' AND (dispatch_lease_until IS NULL OR dispatch_lease_until < now())
+         AND (next_attempt_at IS NULL OR next_attempt_at <= now())
        ORDER BY received_at
        LIMIT $1
        FOR UPDATE SKIP LOCKED)
@@ -72,7 +90,7 @@ export async function markInboxEventsDispatched(pool: Pool, eventIds: string[]):
   );
 }
 
-/** Starting these rows' workflows failed: release the claims at once (the relay backs off) and say why. */
+/** Temporal could not be reached for these rows: release the claims at once (the relay backs off) and say why. No attempt counts. */
 export async function releaseInboxClaims(pool: Pool, eventIds: string[], error: string): Promise<void> {
   if (eventIds.length === 0) return;
   await pool.query(
@@ -81,10 +99,40 @@ export async function releaseInboxClaims(pool: Pool, eventIds: string[], error: 
   );
 }
 
-/** A row no workflow can take (its stored payload is not an event): `failed`, for an operator. */
-export async function failInboxEvent(pool: Pool, eventId: string, error: string): Promise<void> {
+/** How a row Temporal refused is retried: `maxAttempts` refusals in all, `initialSeconds` apart doubling up to `maxSeconds`. */
+export interface DeadLetterPolicy {
+  maxAttempts: number;
+  initialSeconds: number;
+  maxSeconds: number;
+}
+
+/**
+ * Temporal answered and refused to start these rows' workflows: each row counts an attempt and waits its own
+ * backoff; a row at `maxAttempts` becomes `dead` with the error, for an operator to read and replay.
+ * Returns the rows that died now.
+ */
+export async function recordRefusedStarts(pool: Pool, refusals: { eventId: string; error: string }[], policy: DeadLetterPolicy): Promise<string[]> {
+  if (refusals.length === 0) return [];
+  const { rows } = await pool.query<{ event_id: string; status: InboxStatus }>(
+    `UPDATE stripe_webhook_events e
+     SET refused_starts = e.refused_starts + 1, last_error = r.error, dispatch_lease_until = NULL,
+         status = CASE WHEN e.refused_starts + 1 >= $3 THEN 'dead' ELSE e.status END,
+         outcome = CASE WHEN e.refused_starts + 1 >= $3 THEN 'dead_letter: the event workflow could not be started' ELSE e.outcome END,
+         processed_at = CASE WHEN e.refused_starts + 1 >= $3 THEN now() ELSE e.processed_at END,
+         next_attempt_at = CASE WHEN e.refused_starts + 1 >= $3 THEN NULL
+                                ELSE now() + make_interval(secs => least($5::float8, $4::float8 * 2 ^ e.refused_starts)) END
+     FROM unnest($1::text[], $2::text[]) AS r(event_id, error)
+     WHERE e.event_id = r.event_id AND e.status = 'received'
+     RETURNING e.event_id, e.status`,
+    [refusals.map((r) => r.eventId), refusals.map((r) => r.error.slice(0, 2_000)), policy.maxAttempts, policy.initialSeconds, policy.maxSeconds],
+  );
+  return rows.filter((r) => r.status === 'dead').map((r) => r.event_id);
+}
+
+/** A row no workflow can take (its stored payload is not an event): `dead` at once, for an operator. */
+export async function killInboxEvent(pool: Pool, eventId: string, error: string): Promise<void> {
   await pool.query(
-    `UPDATE stripe_webhook_events SET status = 'failed', outcome = 'undeliverable', last_error = $2, dispatch_lease_until = NULL, processed_at = now()
+    `UPDATE stripe_webhook_events SET status = 'dead', outcome = 'undeliverable', last_error = $2, dispatch_lease_until = NULL, next_attempt_at = NULL, processed_at = now()
      WHERE event_id = $1 AND status = 'received'`,
     [eventId, error.slice(0, 2_000)],
   );
@@ -157,9 +205,14 @@ interface InboxDbRow {
   received_at: Date;
   dispatched_at: Date | null;
   processed_at: Date | null;
+  refused_starts: number;
+  next_attempt_at: Date | null;
+  replay_count: number;
+  replayed_at: Date | null;
 }
 
-const INBOX_COLUMNS = 'event_id, event_type, payment_intent_id, status, outcome, last_error, attempts, received_at, dispatched_at, processed_at';
+const INBOX_COLUMNS =
+  'event_id, event_type, payment_intent_id, status, outcome, last_error, attempts, received_at, dispatched_at, processed_at, refused_starts, next_attempt_at, replay_count, replayed_at';
 
 const toInboxRow = (r: InboxDbRow): InboxRow => ({
   eventId: r.event_id,
@@ -172,6 +225,10 @@ const toInboxRow = (r: InboxDbRow): InboxRow => ({
   receivedAt: r.received_at,
   dispatchedAt: r.dispatched_at,
   processedAt: r.processed_at,
+  refusedStarts: r.refused_starts,
+  nextAttemptAt: r.next_attempt_at,
+  replayCount: r.replay_count,
+  replayedAt: r.replayed_at,
 });
 
 export async function findInboxEvent(pool: Pool, eventId: string): Promise<InboxRow | null> {
@@ -192,4 +249,42 @@ export async function listInboxEvents(
     [filter.status ?? null, type ?? null, filter.since ?? null, filter.limit],
   );
   return rows.map(toInboxRow);
+}
+
+/** What a replay needs of a row: its status and the body as received. */
+export async function findInboxPayload(pool: Pool, eventId: string): Promise<{ status: InboxStatus; payload: unknown } | null> {
+  const { rows } = await pool.query<{ status: InboxStatus; payload: unknown }>(`SELECT status, payload FROM stripe_webhook_events WHERE event_id = $1`, [eventId]);
+  return rows[0] ?? null;
+}
+
+/** The row as it was before a replay took it, to put back if the replay could not start. */
+export interface ReplayedFrom {
+  status: InboxStatus;
+  outcome: string | null;
+}
+
+/**
+ * An operator replays the event: the row goes back to `dispatched` (the new run of its workflow writes the
+ * outcome) and counts the replay. Done before the start, so the new run's outcome can never be overwritten.
+ * Null when the row is gone or still `received` (the relay has it: nothing to replay).
+ */
+export async function markInboxEventReplaying(pool: Pool, eventId: string): Promise<ReplayedFrom | null> {
+  const { rows } = await pool.query<ReplayedFrom>(
+    `UPDATE stripe_webhook_events e
+     SET status = 'dispatched', outcome = NULL, last_error = NULL, dispatched_at = now(), processed_at = NULL,
+         next_attempt_at = NULL, dispatch_lease_until = NULL, replay_count = e.replay_count + 1, replayed_at = now()
+     FROM (SELECT event_id, status, outcome FROM stripe_webhook_events WHERE event_id = $1 FOR UPDATE) before
+     WHERE e.event_id = before.event_id AND before.status <> 'received'
+     RETURNING before.status, before.outcome`,
+    [eventId],
+  );
+  return rows[0] ?? null;
+}
+
+/** A replay could not start its workflow: the row gets its earlier status back, with the reason. */
+export async function restoreAfterFailedReplay(pool: Pool, eventId: string, before: ReplayedFrom, error: string): Promise<void> {
+  await pool.query(
+    `UPDATE stripe_webhook_events SET status = $2, outcome = $3, last_error = $4, processed_at = now() WHERE event_id = $1 AND status = 'dispatched'`,
+    [eventId, before.status, before.outcome, `replay failed: ${error}`.slice(0, 2_000)],
+  );
 }

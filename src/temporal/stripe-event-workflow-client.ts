@@ -3,6 +3,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { StripeEventSummary } from '../domain/stripe-events.js';
 import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
 import type { stripeEventWorkflow } from '../../workflows/stripe-event-workflow.js';
+import { isPaymentEventType } from '../routes/route-matching.js';
 import { PRIORITY } from './priorities.js';
 import { PaymentIntentIdKey, StripeEventTypeKey } from './search-attributes.js';
 
@@ -15,16 +16,23 @@ export interface StripeEventWorkflowStarter {
   tuning?: PaymentWorkflowTuning | undefined;
 }
 
+export interface StartEventOptions {
+  /** Given only when the delivery bypassed the inbox (Postgres down): the workflow writes the row. */
+  rawPayload?: string;
+  /** An operator's replay (`payconfirm events replay`): a finished run of `evt_…` may be followed by a new one. */
+  replay?: boolean;
+}
+
 /**
  * Starts the event workflow `evt_…` once per Stripe event: a running execution is reused (conflict policy
  * USE_EXISTING) and a finished one is never run again (reuse policy REJECT_DUPLICATE). Either way the event is
- * in Temporal's hands, so `already_started` counts as dispatched.
- * `rawPayload` is given only when the delivery bypassed the inbox (Postgres down): the workflow writes the row.
+ * in Temporal's hands, so `already_started` counts as dispatched. Only an operator's replay starts a new run
+ * after a finished one (ALLOW_DUPLICATE): what it forwards is deduplicated downstream by the ledger's keys.
  */
 export async function startStripeEventWorkflow(
   s: StripeEventWorkflowStarter,
   event: StripeEventSummary,
-  rawPayload?: string,
+  { rawPayload, replay = false }: StartEventOptions = {},
 ): Promise<'started' | 'already_started'> {
   try {
     await s.client.workflow.start<typeof stripeEventWorkflow>(STRIPE_EVENT_WORKFLOW_TYPE, {
@@ -32,13 +40,13 @@ export async function startStripeEventWorkflow(
       workflowId: event.id,
       args: [{ event, ...(rawPayload !== undefined ? { rawPayload } : {}), ...(s.tuning ? { tuning: s.tuning } : {}) }],
       workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      priority: { priorityKey: PRIORITY.intake },
+      workflowIdReusePolicy: replay ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
+      priority: { priorityKey: isPaymentEventType(event.type) ? PRIORITY.intake : PRIORITY.otherIntake },
       typedSearchAttributes: [
         { key: StripeEventTypeKey, value: event.type },
         ...(event.paymentIntentId ? [{ key: PaymentIntentIdKey, value: event.paymentIntentId }] : []),
       ],
-      staticSummary: `Stripe ${event.type} ${event.id}${event.paymentIntentId ? ` for ${event.paymentIntentId}` : ''}`,
+      staticSummary: `${replay ? 'Replay of ' : ''}Stripe ${event.type} ${event.id}${event.paymentIntentId ? ` for ${event.paymentIntentId}` : ''}`,
     });
     return 'started';
   } catch (err) {

@@ -72,7 +72,15 @@ export interface RunningWorkers {
 /** Runs payconfirm's real workers in this process against the run's Temporal server. */
 export async function startTestWorkers(
   ctx: TestContext,
-  opts: { stripe: StripeClient; tuning?: PaymentWorkflowTuning; stripeRateLimitPerSecond?: number; metrics?: Metrics; moneyPolicy?: MoneyPolicy },
+  opts: {
+    stripe: StripeClient;
+    tuning?: PaymentWorkflowTuning;
+    stripeRateLimitPerSecond?: number;
+    metrics?: Metrics;
+    moneyPolicy?: MoneyPolicy;
+    /** The client the event activities reach payment workflows with (default: the context's own). */
+    activityClient?: Client;
+  },
 ): Promise<RunningWorkers> {
   // Tests inject failures on purpose: the SDK's per-attempt warnings would drown the report.
   installWorkerRuntime({ logger: createLogger({ level: 'error', name: 'test-worker' }), level: 'ERROR' });
@@ -84,7 +92,7 @@ export async function startTestWorkers(
     taskQueue: ctx.taskQueue,
     pool: ctx.pool,
     stripe: opts.stripe,
-    client: ctx.client,
+    client: opts.activityClient ?? ctx.client,
     metrics,
     stripeRateLimitPerSecond: opts.stripeRateLimitPerSecond ?? 1_000,
     workflowBundle: { codePath: ctx.workflowBundlePath },

@@ -110,7 +110,7 @@ async function acceptThroughTemporal(
   const count = countDelivery(deps);
   log.warn({ err: { message: scrubSecrets(String((inboxError as Error)?.message ?? inboxError)) } }, 'webhook inbox unreachable; starting the event workflow directly');
   try {
-    await withTemporal(deps, () => startStripeEventWorkflow(deps.payments, summary, payload));
+    await withTemporal(deps, () => startStripeEventWorkflow(deps.payments, summary, { rawPayload: payload }));
   } catch (err) {
     count(summary.type, 'unavailable');
     log.error({ err: { message: scrubSecrets(String((err as Error)?.message ?? err)) } }, 'webhook refused: neither the inbox nor Temporal is reachable');
