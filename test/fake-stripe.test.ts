@@ -563,3 +563,48 @@ describe('fake stripe: drift and limits', () => {
     expect((await stripe.customers.create({ metadata: { ['k'.repeat(40)]: 'v'.repeat(500) } })).object).toBe('customer');
   });
 });
+
+describe('fake stripe: subscriptions', () => {
+  it('serves a subscription as created, updated, renewed and canceled (still retrievable, canceled); 404 for an unknown one', async () => {
+    const customer = fake.createCustomer();
+    const created = fake.createSubscription({ customer: customer.id, currency: 'eur', items: [{ unitAmount: 1_200, quantity: 2 }] });
+    const item = created.items.data[0]!;
+    expect(created).toMatchObject({ object: 'subscription', status: 'active', currency: 'eur', customer: customer.id, cancel_at_period_end: false, canceled_at: null });
+    expect(item).toMatchObject({ object: 'subscription_item', quantity: 2, price: { unit_amount: 1_200, currency: 'eur', recurring: { interval: 'month', interval_count: 1 } } });
+    expect(item.current_period_end).toBeGreaterThan(item.current_period_start);
+
+    const retrieved = await stripe.subscriptions.retrieve(created.id);
+    expect(retrieved.items.data[0]!.current_period_start).toBe(item.current_period_start);
+    expect(retrieved).toMatchObject({
+      id: created.id,
+      status: 'active',
+      currency: 'eur',
+      customer: customer.id,
+      items: { object: 'list', has_more: false, data: [{ id: item.id, quantity: 2, price: { id: item.price.id, unit_amount: 1_200, product: item.price.product } }] },
+    });
+
+    fake.updateSubscription(created.id, { quantity: 5, cancelAtPeriodEnd: true });
+    const renewed = fake.renewSubscription(created.id);
+    expect(renewed.items.data[0]!.current_period_start).toBe(item.current_period_end);
+    expect(await stripe.subscriptions.retrieve(created.id)).toMatchObject({ cancel_at_period_end: true, items: { data: [{ quantity: 5 }] } });
+
+    fake.cancelSubscription(created.id);
+    expect(await stripe.subscriptions.retrieve(created.id)).toMatchObject({ status: 'canceled', canceled_at: expect.any(Number), ended_at: expect.any(Number) });
+    expect(() => fake.updateSubscription(created.id, { quantity: 1 })).toThrow(/canceled/);
+
+    expect(await failureOf(stripe.subscriptions.retrieve('sub_Unknown0001'))).toMatchObject({ statusCode: 404, code: 'resource_missing' });
+    expect(await failureOf(stripe.subscriptions.retrieve(created.id, { bogus: 1 } as Stripe.SubscriptionRetrieveParams))).toMatchObject({ statusCode: 400 });
+  });
+
+  it('embeds the first 10 items (has_more beyond); GET /v1/subscription_items lists them all', async () => {
+    const customer = fake.createCustomer();
+    const sub = fake.createSubscription({ customer: customer.id, items: Array.from({ length: 12 }, (_, i) => ({ unitAmount: 10 + i })) });
+    const retrieved = await stripe.subscriptions.retrieve(sub.id);
+    expect(retrieved.items.data).toHaveLength(10);
+    expect(retrieved.items.has_more).toBe(true);
+    const all: Stripe.SubscriptionItem[] = [];
+    for await (const i of stripe.subscriptionItems.list({ subscription: sub.id, limit: 5 })) all.push(i);
+    expect(all.map((i) => i.price.unit_amount)).toEqual(Array.from({ length: 12 }, (_, i) => 10 + i));
+    expect(await failureOf(stripe.subscriptionItems.list({} as Stripe.SubscriptionItemListParams))).toMatchObject({ statusCode: 400, param: 'subscription' });
+  });
+});

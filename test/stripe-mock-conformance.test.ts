@@ -16,6 +16,11 @@ import type { Movement } from '../src/domain/payment-movements.js';
 import { createStripeClient, type StripeClient } from '../src/stripe/stripe-client.js';
 import { toActivityFailure } from '../src/stripe/stripe-failures.js';
 import { createTestContext, type TestContext } from './support/test-context.js';
+import { createSubscriptionActivities } from '../activities/subscription-activities.js';
+import { subscriptionItemsListParams } from '../src/subscriptions/read-subscription.js';
+import { findSubscription } from '../src/subscriptions/subscription-store.js';
+import { createStripeEventPageActivities, stripeEventPageParams } from '../activities/stripe-event-backfill-activities.js';
+import { eventTypeGroups, HANDLED_EVENT_TYPES } from '../src/domain/stripe-events.js';
 
 /**
  * payconfirm's Stripe activities against Stripe's own stripe-mock, which validates each request against
@@ -180,6 +185,61 @@ describe('the API\'s own Stripe writes against stripe-mock', () => {
     const created = await stripe.refunds.create(apiRefundParams(PI, 100, accountId), { idempotencyKey: key });
     expect(created.id).toMatch(/^re_/);
     expect(responses).toEqual([{ method: 'POST', path: '/v1/refunds', status: 200, idempotencyKey: key }]);
+  });
+});
+
+describe('the event backfill\'s page against stripe-mock', () => {
+  it('listStripeEventPage: GET /v1/events with created[gte], one group of the handled types[], limit 100 and starting_after is accepted; its events land in the inbox', async () => {
+    const page = createStripeEventPageActivities({ stripe, pool: ctx.pool, warn: () => {} });
+    const groups = eventTypeGroups(HANDLED_EVENT_TYPES);
+    expect(groups.flat()).toEqual([...HANDLED_EVENT_TYPES]);
+    for (const group of groups) expect(group.length).toBeLessThanOrEqual(20); // Stripe's limit for types[]
+    const input = { fromCreated: 1_700_000_000, startingAfter: 'evt_ConformanceCursor01', limit: 100, types: groups.at(-1)! };
+    const result = await page.listStripeEventPage(input);
+
+    const types = groups.at(-1)!.map((t, i) => `&types[${i}]=${t}`).join('');
+    expect(responses).toEqual([
+      { method: 'GET', path: `/v1/events?created[gte]=1700000000${types}&limit=100&starting_after=evt_ConformanceCursor01`, status: 200, idempotencyKey: undefined },
+    ]);
+    expect(Object.keys(stripeEventPageParams(input))).toEqual(['created', 'types', 'limit', 'starting_after']);
+    // stripe-mock answers its fixture events whatever the filter; each is recorded (or counted) once.
+    expect(result.listed).toBeGreaterThan(0);
+    expect(result.inserted + result.alreadyPresent + result.malformed).toBe(result.listed);
+    expect(result.lastEventId).toMatch(/^evt_/);
+    expect(typeof result.hasMore).toBe('boolean');
+    const { rows } = await ctx.pool.query("SELECT count(*)::int AS n FROM stripe_webhook_events WHERE source = 'backfill'");
+    expect(rows[0].n).toBe(result.inserted);
+  });
+});
+
+describe('the subscription\'s read against stripe-mock', () => {
+  const SUB = 'sub_ConformanceTest0001';
+
+  it('syncSubscription: GET /v1/subscriptions/{id} with no parameters is accepted, the answer parses, and the row lands in Postgres', async () => {
+    const activities = createSubscriptionActivities({ stripe, pool: ctx.pool });
+    const result = await activities.syncSubscription({ subscriptionId: SUB, lastEventId: 'evt_ConformanceSub0001' });
+    expect(result).toMatchObject({ kind: 'synced', write: 'created', version: 1, notificationId: expect.stringMatching(new RegExp(`^stripe:subscription:${SUB}:v1:`)) });
+    expect(responses).toEqual([{ method: 'GET', path: `/v1/subscriptions/${SUB}`, status: 200, idempotencyKey: undefined }]);
+
+    // The row passed the table's CHECKs; money as integer minor units with a currency, per item.
+    const row = await findSubscription(ctx.pool, SUB);
+    expect(row).toMatchObject({ id: SUB, customer_id: expect.stringMatching(/^cus_/), status: expect.stringMatching(/^[a-z_]+$/), currency: expect.stringMatching(/^[a-z]{3}$/), version: 1 });
+    expect(row!.items.length).toBeGreaterThan(0);
+    for (const item of row!.items) {
+      expect(item).toMatchObject({ id: expect.stringMatching(/^si_/), price_id: expect.stringMatching(/^price_/), currency: expect.stringMatching(/^[a-z]{3}$/) });
+      expect(item.unit_amount_minor === null || Number.isInteger(item.unit_amount_minor)).toBe(true);
+      expect(item.current_period_start).not.toBeNull(); // the billing period is on the items in this API version
+    }
+  });
+
+  it('the items list (a subscription with more than 10 items): GET /v1/subscription_items?subscription=…&limit=100 is accepted', async () => {
+    const items = await stripe.subscriptionItems.list(subscriptionItemsListParams(SUB));
+    expect(items.data.every((i) => i.object === 'subscription_item')).toBe(true);
+    expect(responses).toEqual([{ method: 'GET', path: `/v1/subscription_items?subscription=${SUB}&limit=100`, status: 200, idempotencyKey: undefined }]);
+  });
+
+  it('an unknown parameter on the retrieve would be a 400 (so the check above can fail)', async () => {
+    await expect(stripe.subscriptions.retrieve(SUB, { payment_intent: 'pi_x' } as Stripe.SubscriptionRetrieveParams)).rejects.toMatchObject({ statusCode: 400 });
   });
 });
 

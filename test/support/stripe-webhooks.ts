@@ -17,7 +17,9 @@ import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-inp
 
 /**
  * Stripe webhooks for tests: deliveries signed by the real `stripe` SDK, events shaped like Stripe's own, and the
- * real API with the webhook route and inbox relay mounted.
+ * real API with the webhook route and inbox relay mounted. The event builders below record each event in the fake
+ * (`fake.recordEvent`), as Stripe keeps every event it sends: the object a test delivers is the one
+ * `GET /v1/events` lists, and a test that never delivers it plays an endpoint that was down.
  */
 
 export interface SignOptions {
@@ -57,7 +59,14 @@ export function deliver(apiUrl: string, event: object | string, opts: DeliveryOp
 export function paymentIntentEvent(fake: FakeStripe, type: `payment_intent.${string}`, paymentIntentId: string): EventObject {
   const pi = fake.getPaymentIntent(paymentIntentId);
   if (!pi) throw new Error(`the fake has no ${paymentIntentId}`);
-  return fake.buildEvent(type, pi);
+  return fake.recordEvent(type, pi);
+}
+
+/** `customer.subscription.*` with the subscription as Stripe holds it now (capture one, change the subscription: a stale event). */
+export function subscriptionEvent(fake: FakeStripe, type: `customer.subscription.${string}`, subscriptionId: string): EventObject {
+  const sub = fake.getSubscription(subscriptionId);
+  if (!sub) throw new Error(`the fake has no ${subscriptionId}`);
+  return fake.recordEvent(type, sub);
 }
 
 /** A Checkout Session in `payment` mode for a PaymentIntent, as Stripe's `checkout.session` object. */
@@ -69,7 +78,7 @@ export function checkoutSessionEvent(
 ): EventObject {
   const pi = paymentIntentId ? fake.getPaymentIntent(paymentIntentId) : undefined;
   const id = `cs_test_${newId('pi').slice(3)}`;
-  return fake.buildEvent(type, {
+  return fake.recordEvent(type, {
     id,
     object: 'checkout.session',
     amount_subtotal: pi?.amount ?? 0,
@@ -96,7 +105,7 @@ export async function chargeRefundedEvent(fake: FakeStripe, stripe: StripeClient
   const chargeId = fake.getPaymentIntent(paymentIntentId)?.latest_charge;
   if (!chargeId) throw new Error(`${paymentIntentId} has no charge`);
   const { lastResponse: _response, ...charge } = await stripe.charges.retrieve(chargeId);
-  return fake.buildEvent('charge.refunded', charge);
+  return fake.recordEvent('charge.refunded', charge);
 }
 
 /** The real API with POST /webhooks/stripe mounted (as src/api/start-api.ts mounts it); see startTestRelay. */

@@ -8,6 +8,7 @@ import { unixSeconds } from './ids.js';
 import { applyMetadata, type MetadataUpdate } from './metadata.js';
 import { canMoveRefund, refundHoldsAmount, type InitialRefundStatus } from './refund-lifecycle.js';
 import { invalidRequest, resourceMissing } from './stripe-errors.js';
+import { SubscriptionStore } from './subscriptions.js';
 import {
   buildBalanceTransaction,
   buildCharge,
@@ -24,6 +25,7 @@ import {
   type DeletedCustomerObject,
   type DisputeObject,
   type DisputeStatus,
+  type EventObject,
   type Metadata,
   type PaymentIntentInit,
   type PaymentIntentObject,
@@ -79,6 +81,16 @@ export interface BalanceTransactionRequest {
   metadata?: Metadata;
 }
 
+/** `GET /v1/events` filters: a `created` range, and either exact `types` or one `type` (`*` wildcards). */
+export interface EventFilter {
+  created?: { gt?: number; gte?: number; lt?: number; lte?: number; eq?: number };
+  types?: readonly string[];
+  type?: string;
+}
+
+/** Stripe lists events of the last 30 days only. */
+const EVENT_LIST_WINDOW_SECONDS = 30 * 24 * 60 * 60;
+
 export interface RefundFilter {
   paymentIntent?: string;
   charge?: string;
@@ -100,6 +112,10 @@ export class FakeStripeState {
   private readonly disputes = new Map<string, DisputeObject>();
   private readonly balanceTransactions: CustomerBalanceTransactionObject[] = [];
   private readonly deletedCustomerIds = new Set<string>();
+  /** Every event that happened, in the order it was recorded. */
+  private readonly events: EventObject[] = [];
+  /** Subscriptions (subscriptions.ts): a customer must exist to subscribe (400 on `customer` otherwise). */
+  readonly subscriptions = new SubscriptionStore((id) => void this.requireCustomer(id, { param: 'customer', status: 400 }));
 
   createCustomer(init: CustomerInit): CustomerObject {
     if (init.id !== undefined && this.deletedCustomerIds.has(init.id)) {
@@ -333,6 +349,50 @@ export class FakeStripeState {
     return removed;
   }
 
+  /**
+   * Records an event as having happened (Stripe keeps every event it sends): from now on it is listed and
+   * retrievable. The stored event is the caller's object; hand out copies.
+   */
+  recordEvent(event: EventObject): EventObject {
+    if (this.events.some((known) => known.id === event.id)) throw new Error(`fake-stripe: an event with id ${event.id} already exists`);
+    this.events.push(event);
+    return event;
+  }
+
+  findEvent(id: string): EventObject | undefined {
+    return this.events.find((event) => event.id === id);
+  }
+
+  requireEvent(id: string, reference: Reference = FROM_PATH): EventObject {
+    return required(this.findEvent(id), 'event', id, reference);
+  }
+
+  /**
+   * As `GET /v1/events` lists them: newest `created` first (within a second, the later recorded first), only the
+   * last 30 days, filtered.
+   */
+  listEvents(filter: EventFilter, nowSeconds = unixSeconds()): EventObject[] {
+    const { created = {}, types, type } = filter;
+    const typePattern = type === undefined ? undefined : new RegExp(`^${type.split('*').map(escapeRegExp).join('.*')}$`);
+    return this.events
+      .map((event, order) => ({ event, order }))
+      .filter(({ event }) => event.created >= nowSeconds - EVENT_LIST_WINDOW_SECONDS)
+      .filter(({ event }) => created.eq === undefined || event.created === created.eq)
+      .filter(({ event }) => created.gt === undefined || event.created > created.gt)
+      .filter(({ event }) => created.gte === undefined || event.created >= created.gte)
+      .filter(({ event }) => created.lt === undefined || event.created < created.lt)
+      .filter(({ event }) => created.lte === undefined || event.created <= created.lte)
+      .filter(({ event }) => types === undefined || types.includes(event.type))
+      .filter(({ event }) => typePattern === undefined || typePattern.test(event.type))
+      .sort((a, b) => b.event.created - a.event.created || b.order - a.order)
+      .map(({ event }) => event);
+  }
+
+  /** Every event recorded, newest first (outside the list window too). */
+  allEvents(): EventObject[] {
+    return this.listEvents({}, Number.NEGATIVE_INFINITY);
+  }
+
   private refundableCharge(request: RefundRequest): ChargeObject {
     const intent = request.paymentIntent === undefined
       ? undefined
@@ -356,6 +416,10 @@ function insertUnique<T extends { id: string; object: string }>(store: Map<strin
   if (store.has(item.id)) throw new Error(`fake-stripe: a ${item.object} with id ${item.id} already exists`);
   store.set(item.id, item);
   return item;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function required<T>(item: T | undefined, resource: string, id: string, reference: Reference): T {

@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /** Stripe-style prefixes used by the fake. */
-export type IdPrefix = 'pi' | 'cus' | 'cbtxn' | 're' | 'ch' | 'dp' | 'evt' | 'txn' | 'req';
+export type IdPrefix = 'pi' | 'cus' | 'cbtxn' | 're' | 'ch' | 'dp' | 'evt' | 'txn' | 'req' | 'sub' | 'si' | 'price' | 'prod';
 
 export function randomAlphanumeric(length: number): string {
   let out = '';

@@ -15,6 +15,7 @@ import type { FaultHandle, FaultRule } from './fault-injector.js';
 import type { PathPattern } from './path-pattern.js';
 import type { InitialRefundStatus } from './refund-lifecycle.js';
 import type { RequestLogEntry } from './request-log.js';
+import { subscriptionView, type SubscriptionChanges, type SubscriptionObject, type SubscriptionSetup } from './subscriptions.js';
 import {
   buildEvent,
   type CustomerBalanceTransactionObject,
@@ -112,6 +113,19 @@ export interface FakeStripe {
   getCustomer(id: string): CustomerObject | undefined;
   getRefund(id: string): RefundObject | undefined;
   getDispute(id: string): DisputeObject | undefined;
+  /**
+   * A subscription of an existing customer (a plain `Error` otherwise), `active` unless told (`trialing` with
+   * `trialDays`), its items' period starting now. `GET /v1/subscriptions/:id` then serves it.
+   */
+  createSubscription(setup: SubscriptionSetup): SubscriptionObject;
+  /** Changes a subscription as the Dashboard or the API would (status, cancel at period end, items, quantity, pause). */
+  updateSubscription(id: string, changes: SubscriptionChanges): SubscriptionObject;
+  /** Moves every item to its next billing period. */
+  renewSubscription(id: string): SubscriptionObject;
+  /** Cancels now (`DELETE /v1/subscriptions/:id`): status `canceled`, `canceled_at`/`ended_at` set; still retrievable. */
+  cancelSubscription(id: string): SubscriptionObject;
+  /** The subscription as `GET /v1/subscriptions/:id` answers it (first 10 items embedded); `undefined` if unknown. */
+  getSubscription(id: string): SubscriptionObject | undefined;
   /** Every customer balance transaction created (of one customer if given), oldest first. */
   balanceTransactions(customerId?: string): CustomerBalanceTransactionObject[];
   /**
@@ -124,6 +138,15 @@ export interface FakeStripe {
   deleteBalanceTransaction(id: string): CustomerBalanceTransactionObject;
   /** A Stripe `event` wrapping `object` (not stored, not sent anywhere). */
   buildEvent<T extends object>(type: string, object: T, opts?: EventInit): EventObject<T>;
+  /**
+   * An event that happened: built like `buildEvent` around a snapshot of `object`, and kept, as Stripe keeps every
+   * event — `GET /v1/events` lists it (newest first, last 30 days; `created` may be set to place it in time) and
+   * `GET /v1/events/:id` retrieves it. Whether it is also delivered to a webhook endpoint is the test's choice
+   * (an endpoint that was down never got it); the object returned is the one to deliver.
+   */
+  recordEvent<T extends object>(type: string, object: T, opts?: EventInit): EventObject<T>;
+  /** Every event recorded, newest first. */
+  events(): EventObject[];
 
   readonly faults: FakeStripeFaults;
   /** Forgets every saved idempotency key now, as if the retention window had passed. */
@@ -164,6 +187,14 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     getCustomer: (id) => copyIfFound(state.findCustomer(id)),
     getRefund: (id) => copyIfFound(state.findRefund(id)),
     getDispute: (id) => copyIfFound(state.findDispute(id)),
+    createSubscription: (setup) => copy(subscriptionView(state.subscriptions.create(setup))),
+    updateSubscription: (id, changes) => copy(subscriptionView(state.subscriptions.update(id, changes))),
+    renewSubscription: (id) => copy(subscriptionView(state.subscriptions.renew(id))),
+    cancelSubscription: (id) => copy(subscriptionView(state.subscriptions.cancel(id))),
+    getSubscription: (id) => {
+      const sub = state.subscriptions.find(id);
+      return sub === undefined ? undefined : copy(subscriptionView(sub));
+    },
     balanceTransactions: (customerId) => copy(state.listBalanceTransactions(customerId)),
     deleteBalanceTransaction: (id) => {
       const removed = state.deleteBalanceTransaction(id);
@@ -171,6 +202,8 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
       return copy(removed);
     },
     buildEvent: (type, object, opts) => buildEvent(type, object, Stripe.API_VERSION, opts),
+    recordEvent: (type, object, opts) => copy(state.recordEvent(buildEvent(type, copy(object), Stripe.API_VERSION, opts))) as EventObject<typeof object>,
+    events: () => copy(state.allEvents()),
     faults: { add: (rule) => faults.add(rule), clear: () => faults.clear() },
     expireIdempotencyKeys: () => server.expireIdempotencyKeys(),
     get requests() {
@@ -188,8 +221,18 @@ function copyIfFound<T>(value: T | undefined): T | undefined {
   return value === undefined ? undefined : copy(value);
 }
 
-export type { PaymentIntentSetup } from './fake-stripe-state.js';
+export type { EventFilter, PaymentIntentSetup } from './fake-stripe-state.js';
 export type { InitialRefundStatus } from './refund-lifecycle.js';
+export type {
+  PriceInterval,
+  PriceObject,
+  SubscriptionChanges,
+  SubscriptionItemInit,
+  SubscriptionItemObject,
+  SubscriptionObject,
+  SubscriptionSetup,
+  SubscriptionStatus,
+} from './subscriptions.js';
 export type { ErrorFault, FaultHandle, FaultKind, FaultMethod, FaultRule, LostResponseFault, RateLimitFault, TimeoutFault } from './fault-injector.js';
 export type { FormObject, FormValue } from './form-body.js';
 export type { PathPattern } from './path-pattern.js';

@@ -3,7 +3,8 @@
  * parameters in `prepare` and returns the execution that reads or changes
  * `FakeStripeState`.
  */
-import type { FakeStripeState } from './fake-stripe-state.js';
+import type { EventFilter, FakeStripeState } from './fake-stripe-state.js';
+import { formList, type FormObject } from './form-body.js';
 import { listExpansion, objectExpansion, type Expanders } from './expand.js';
 import { initialMetadata, readMetadataParam } from './metadata.js';
 import { paginate, PAGE_PARAMS, readPageRequest } from './pagination.js';
@@ -18,6 +19,7 @@ import {
 import { route, type Route } from './router.js';
 import { invalidRequest, parameterInvalid, parameterMissing } from './stripe-errors.js';
 import type { PaymentIntentStatus } from './stripe-objects.js';
+import { subscriptionView } from './subscriptions.js';
 
 const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'];
 
@@ -153,10 +155,69 @@ export function stripeRoutes(state: FakeStripeState): Route[] {
       return () => expand(state.requireDispute(input.pathParam('id')));
     }),
 
+    route('GET', '/v1/events', ({ params }) => {
+      rejectUnknownParams(params, ['created', 'type', 'types', ...PAGE_PARAMS]);
+      const filter = readEventFilter(params);
+      const page = readPageRequest(params);
+      const expand = listExpansion(params, {});
+      return () => expand(paginate(state.listEvents(filter), page, '/v1/events', 'event'));
+    }),
+
+    route('GET', '/v1/events/:id', (input) => {
+      rejectUnknownParams(input.params, []);
+      const expand = objectExpansion(input.params, {});
+      return () => expand(state.requireEvent(input.pathParam('id')));
+    }),
+
+    route('GET', '/v1/subscriptions/:id', (input) => {
+      rejectUnknownParams(input.params, []);
+      const expand = objectExpansion(input.params, { customer });
+      return () => expand(subscriptionView(state.subscriptions.require(input.pathParam('id'))));
+    }),
+
+    route('GET', '/v1/subscription_items', ({ params }) => {
+      rejectUnknownParams(params, ['subscription', ...PAGE_PARAMS]);
+      const subscription = optionalString(params, 'subscription');
+      if (subscription === undefined) throw parameterMissing('subscription');
+      const page = readPageRequest(params);
+      const expand = listExpansion(params, {});
+      return () => expand(paginate(state.subscriptions.items(subscription), page, '/v1/subscription_items', 'subscription_item'));
+    }),
+
     route('GET', '/v1/charges/:id', (input) => {
       rejectUnknownParams(input.params, []);
       const expand = objectExpansion(input.params, { customer, payment_intent: paymentIntent });
       return () => expand(state.requireCharge(input.pathParam('id')));
     }),
   ];
+}
+
+const MAX_EVENT_TYPES = 20;
+const CREATED_BOUNDS = ['gt', 'gte', 'lt', 'lte'] as const;
+
+/** `created` (a timestamp, or `created[gt|gte|lt|lte]`), and `type` (wildcards) or `types[]` (up to 20), not both. */
+function readEventFilter(params: FormObject): EventFilter {
+  const filter: EventFilter = {};
+  const created = params['created'];
+  if (typeof created === 'string') {
+    filter.created = { eq: requiredInteger(params, 'created') };
+  } else if (created !== undefined) {
+    if (Array.isArray(created)) throw parameterInvalid('created', 'Invalid timestamp or range');
+    const unknown = Object.keys(created).find((key) => !(CREATED_BOUNDS as readonly string[]).includes(key));
+    if (unknown !== undefined) throw parameterInvalid(`created[${unknown}]`, `Received unknown parameter: created[${unknown}]`);
+    filter.created = Object.fromEntries(CREATED_BOUNDS.flatMap((bound) => {
+      const value = optionalInteger(created, bound);
+      return value === undefined ? [] : [[bound, value]];
+    }));
+  }
+  const type = optionalString(params, 'type');
+  if (params['types'] !== undefined) {
+    if (type !== undefined) throw invalidRequest('You may pass either `type` or `types`, but not both.', { param: 'types' });
+    const types = formList(params['types']);
+    if (types.length > MAX_EVENT_TYPES) throw parameterInvalid('types', `Invalid array: must have at most ${MAX_EVENT_TYPES} elements`);
+    if (!types.every((t): t is string => typeof t === 'string' && t !== '')) throw parameterInvalid('types', 'Invalid array of strings');
+    filter.types = types;
+  }
+  if (type !== undefined) filter.type = type;
+  return filter;
 }
