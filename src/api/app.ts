@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import type { ApiDeps } from './api-deps.js';
+import { registerStateGauges } from '../state-gauges.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { requestContext } from './request-context.js';
 import { accountRoutes } from './routes/account-routes.js';
@@ -8,6 +9,8 @@ import { healthRoutes } from './routes/health-routes.js';
 
 /** The HTTP API as an express app, built from injected dependencies (no globals, no I/O at import). */
 export function createApp(deps: ApiDeps, extraRoutes: express.Router[] = []): Express {
+  // GET /metrics also reports the shared state the alert rules watch (inbox backlog, dead letters, needs_attention, drift).
+  registerStateGauges(deps.metrics, { pool: deps.pool, temporal: deps.temporal });
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);

@@ -14,6 +14,8 @@ export interface GoTool {
   /** Pinned: later Temporal CLI versions carry `replace` directives that `go install` refuses. */
   readonly version: string;
   readonly envVar: string;
+  /** The Go toolchain the pinned version needs, when newer than the project's baseline (1.25). */
+  readonly minGo?: string;
 }
 
 export const TEMPORAL_CLI: GoTool = {
@@ -28,6 +30,19 @@ export const STRIPE_MOCK: GoTool = {
   modulePath: 'github.com/stripe/stripe-mock',
   version: 'v0.203.0',
   envVar: 'STRIPE_MOCK_PATH',
+};
+
+/**
+ * Prometheus's rule checker, for the alert rules' tests (deploy/prometheus/). Prometheus 3.x publishes its Go module
+ * as v0.3xx.y (Prometheus 3.16.0 ↔ v0.316.0). v0.316.0's go.mod has no `replace` / `exclude` directives, which
+ * `go install …@version` refuses (v0.310.0 to v0.315.1 carry both); it needs Go ≥ 1.26.7.
+ */
+export const PROMTOOL: GoTool = {
+  binaryName: 'promtool',
+  modulePath: 'github.com/prometheus/prometheus/cmd/promtool',
+  version: 'v0.316.0',
+  envVar: 'PROMTOOL_PATH',
+  minGo: '1.26.7',
 };
 
 export class ToolUnavailableError extends Error {
@@ -70,7 +85,7 @@ export async function ensureTool(tool: GoTool, log: (line: string) => void = () 
   const go = findOnPath('go') ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
   if (!go) {
     throw new ToolUnavailableError(
-      `${tool.binaryName} not found. Install it (or set ${tool.envVar} to its path), or install Go ≥ 1.25 so payconfirm can build ${tool.modulePath}@${tool.version}.`,
+      `${tool.binaryName} not found. Install it (or set ${tool.envVar} to its path), or install Go ≥ ${tool.minGo ?? '1.25'} so payconfirm can build ${tool.modulePath}@${tool.version}.`,
     );
   }
   log(`building ${tool.modulePath}@${tool.version} with ${go} (first run only; cached in .tools/)…`);

@@ -1,9 +1,10 @@
-import { ensureTool, STRIPE_MOCK, TEMPORAL_CLI } from './go-tools.js';
+import { ensureTool, PROMTOOL, STRIPE_MOCK, TEMPORAL_CLI } from './go-tools.js';
 
 /**
  * Installs what the project needs beyond node_modules, once (cached in .tools/): the Temporal CLI and
  * stripe-mock built from their pinned Go modules — unless TEMPORAL_CLI_PATH / STRIPE_MOCK_PATH or the
- * tools on PATH already provide them. `--for-tests` also makes sure a Chromium for the browser test exists.
+ * tools on PATH already provide them. `--for-tests` also builds promtool (pinned likewise; PROMTOOL_PATH or PATH
+ * first) for the alert rules' test, and makes sure a Chromium for the browser test exists.
  * Runs as `npm test`'s pretest step, so a fresh clone needs nothing else.
  */
 const say = (line: string) => process.stderr.write(`[provision] ${line}\n`);
@@ -14,6 +15,8 @@ try {
   say(`temporal: ${temporal}`);
   say(`stripe-mock: ${stripeMock}`);
   if (forTests) {
+    // promtool checks and unit-tests the alert rules (test/alert-rules.test.ts).
+    say(`promtool: ${await ensureTool(PROMTOOL, say)}`);
     const { ensureChromium } = await import('./chromium.js');
     say(`chromium: ${await ensureChromium(say)}`);
   }

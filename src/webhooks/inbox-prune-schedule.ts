@@ -1,4 +1,5 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { ensureSchedule } from '../temporal/ensure-schedule.js';
 import type { webhookInboxPruneWorkflow } from '../../workflows/webhook-inbox-prune-workflow.js';
 
 export const INBOX_PRUNE_WORKFLOW_TYPE = 'webhookInboxPruneWorkflow';
@@ -28,12 +29,5 @@ function definition(taskQueue: string, retentionDays: number) {
  */
 export async function ensureInboxPruneSchedule(client: Client, taskQueue: string, retentionDays: number): Promise<string> {
   const scheduleId = inboxPruneScheduleId(taskQueue);
-  const wanted = definition(taskQueue, retentionDays);
-  try {
-    await client.schedule.create({ scheduleId, ...wanted });
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...wanted, state: previous.state }));
-  }
-  return scheduleId;
+  return ensureSchedule(client, scheduleId, definition(taskQueue, retentionDays));
 }
