@@ -48,6 +48,9 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 const deadline = (opts: OperationOptions) => Date.now() + (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
 const handleOf = (client: Client, paymentIntentId: string) => client.workflow.getHandle<typeof paymentWorkflow>(paymentIntentId);
 
+/** How `stateError` begins when the workflow did not answer its `state` query (its reason is unknown). */
+const STATE_QUERY_FAILED = 'state query failed';
+
 /** Every payment waiting for an operator (on one task queue if given), oldest wait first. */
 export async function listStuckPayments(client: Client, opts: OperationOptions & { taskQueue?: string } = {}): Promise<StuckPayment[]> {
   const query = stuckPaymentsQuery(opts.taskQueue);
@@ -94,7 +97,7 @@ export async function listStuckPayments(client: Client, opts: OperationOptions &
           failedStage: null,
           since: null,
           hint: null,
-          stateError: `state query failed (is a payconfirm worker running on ${execution.taskQueue}?): ${(err as Error).message}`,
+          stateError: `${STATE_QUERY_FAILED} (is a payconfirm worker running on ${execution.taskQueue}?): ${(err as Error).message}`,
         };
       }
     }),
@@ -201,4 +204,111 @@ export async function awaitSettlement(
     if (state.outcome || state.stage === 'needs_attention' || Date.now() >= until) return { outcome: state.outcome, state };
     await new Promise((resolve) => setTimeout(resolve, Math.min(opts.pollMs ?? 250, Math.max(until - Date.now(), 0))));
   }
+}
+
+/** Which stuck payments a bulk operator action (`payconfirm payments retry --all`) takes. */
+export interface StuckSelection {
+  /** Only this task queue's payments (the CLI always gives one). */
+  taskQueue?: string;
+  /** Only payments waiting for this reason (read from each workflow's `state` query: it is no search attribute). */
+  attentionReason?: AttentionReason;
+  /** Only payments that started waiting at or after this instant. */
+  since?: Date;
+  /** At most this many, oldest wait first. */
+  limit?: number;
+}
+
+export interface SelectedStuckPayments {
+  /** Waiting in needs_attention by their own `state` query and matching the selection, oldest wait first. */
+  selected: StuckPayment[];
+  /** Listed by visibility, but their workflow did not answer the `state` query: what they wait for is unknown. */
+  unreadable: StuckPayment[];
+  /** Listed by visibility, but no longer waiting by their `state` query (visibility lags behind the workflow). */
+  movedOn: StuckPayment[];
+}
+
+/**
+ * The stuck payments a bulk action applies to: the visibility query of `payments stuck`, narrowed by what each
+ * workflow's `state` query says (the reason and since of its wait), so a payment visibility still shows as
+ * needs_attention after it moved on is left out.
+ */
+export async function selectStuckPayments(client: Client, selection: StuckSelection & OperationOptions = {}): Promise<SelectedStuckPayments> {
+  const listed = await listStuckPayments(client, {
+    ...(selection.taskQueue !== undefined ? { taskQueue: selection.taskQueue } : {}),
+    ...(selection.timeoutMs !== undefined ? { timeoutMs: selection.timeoutMs } : {}),
+  });
+  const unreadable = listed.filter((p) => p.reason === null && p.stateError?.startsWith(STATE_QUERY_FAILED));
+  const movedOn = listed.filter((p) => p.reason === null && !p.stateError?.startsWith(STATE_QUERY_FAILED));
+  const sinceIso = selection.since?.toISOString();
+  const matching = listed.filter(
+    (p) =>
+      p.reason !== null &&
+      (selection.attentionReason === undefined || p.reason === selection.attentionReason) &&
+      (sinceIso === undefined || (p.since !== null && p.since >= sinceIso)),
+  );
+  return { selected: matching.slice(0, selection.limit ?? matching.length), unreadable, movedOn };
+}
+
+/** What became of one payment of a bulk operator action. */
+export type BulkUpdateResult =
+  /** The workflow took the update; `state` is the latest seen (settled, waiting again, or still running). */
+  | { paymentIntentId: string; result: 'accepted'; state: PaymentState }
+  /** The workflow's validator said no (e.g. it no longer waits), or it is not running: reported, not an error. */
+  | { paymentIntentId: string; result: 'refused'; message: string; failureType: string | null }
+  /** The update could not be delivered (no worker answered, connection lost, …). */
+  | { paymentIntentId: string; result: 'failed'; message: string };
+
+export interface BulkUpdateOptions {
+  /** Payments handled at once (update, then its settlement wait). */
+  concurrency: number;
+  /** After an accepted update, wait up to this long for the payment to finish or wait again (0: do not wait). */
+  settleWaitMs: number;
+  /** Deadline of each update. Default 15 s. */
+  updateTimeoutMs?: number;
+  /** Called as each payment is done, in completion order. */
+  onResult?: (result: BulkUpdateResult, done: number, total: number) => void;
+}
+
+/**
+ * Sends the same operator update to each payment, `concurrency` at a time (Temporal's batch operations carry
+ * signals, not updates: only an update is validated by the workflow and answers per payment). A refusal or a
+ * failure of one payment never stops the others. Results in the order of `paymentIntentIds`.
+ */
+export async function sendOperatorUpdates(
+  client: Client,
+  paymentIntentIds: readonly string[],
+  action: OperatorAction,
+  opts: BulkUpdateOptions,
+): Promise<BulkUpdateResult[]> {
+  if (!Number.isSafeInteger(opts.concurrency) || opts.concurrency < 1) throw new RangeError(`concurrency must be a whole number ≥ 1, got ${opts.concurrency}`);
+  const results: BulkUpdateResult[] = new Array(paymentIntentIds.length);
+  let next = 0;
+  let done = 0;
+  const one = async (paymentIntentId: string): Promise<BulkUpdateResult> => {
+    let accepted: PaymentState;
+    try {
+      accepted = await sendOperatorUpdate(client, paymentIntentId, action, opts.updateTimeoutMs !== undefined ? { timeoutMs: opts.updateTimeoutMs } : {});
+    } catch (err) {
+      if (err instanceof OperatorUpdateRefusedError) return { paymentIntentId, result: 'refused', message: err.message, failureType: err.failureType };
+      if (err instanceof PaymentNotRunningError) return { paymentIntentId, result: 'refused', message: err.message, failureType: 'NotRunning' };
+      return { paymentIntentId, result: 'failed', message: (err as Error)?.message ?? String(err) };
+    }
+    if (opts.settleWaitMs <= 0) return { paymentIntentId, result: 'accepted', state: accepted };
+    try {
+      return { paymentIntentId, result: 'accepted', state: (await awaitSettlement(client, paymentIntentId, { timeoutMs: opts.settleWaitMs })).state };
+    } catch {
+      // Applied; only the wait for its settlement failed: report where the update left it (still running).
+      return { paymentIntentId, result: 'accepted', state: accepted };
+    }
+  };
+  const lane = async () => {
+    while (next < paymentIntentIds.length) {
+      const index = next++;
+      const result = await one(paymentIntentIds[index]!);
+      results[index] = result;
+      opts.onResult?.(result, ++done, paymentIntentIds.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency, paymentIntentIds.length) }, lane));
+  return results;
 }
