@@ -4,6 +4,8 @@ import {
   allHandlersFinished,
   condition,
   log,
+  makeContinueAsNewFunc,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -30,6 +32,7 @@ import type {
 import { AccountIdKey, AmountMinorKey, PaymentStageKey, StripeCustomerIdKey } from '../src/temporal/search-attributes.js';
 import { stripeTaskQueueFor } from '../src/temporal/task-queues.js';
 import { refusalOf, type OperatorActionName } from './operator-actions.js';
+import { activityFailureOf } from './activity-failure.js';
 import { describePaymentState } from './payment-details.js';
 import {
   paymentEventSignal,
@@ -40,7 +43,20 @@ import {
   retryUpdate,
   skipMirrorUpdate,
 } from './payment-messages.js';
-import { DEFAULT_TUNING, type PaymentWorkflowInput } from './payment-workflow-input.js';
+import { historyOverBudget, processingRecheckDelayMs } from './payment-long-wait.js';
+import { DEFAULT_TUNING, type PaymentWorkflowInput, type PendingResolve } from './payment-workflow-input.js';
+
+/**
+ * Patches: behaviour added after runs of the older code may still be open. `patched(id)` is true in a run that
+ * recorded the change (or reaches it live) and false while replaying one that did not, so both replay
+ * (docs/architecture.md, "Changing workflow code safely"; test/workflow-replay.test.ts replays the older runs).
+ */
+export const PAYMENT_WORKFLOW_PATCHES = {
+  /** Re-reads of a processing PaymentIntent back off (×2 up to processingRecheckMax) instead of a fixed period. */
+  processingRecheckBackoff: 'processing-recheck-backoff',
+  /** A run waiting for payment continues as new past its history budget. */
+  continueAsNewPastHistoryBudget: 'continue-as-new-past-history-budget',
+} as const;
 
 type OperatorDecision =
   | { kind: 'retry' }
@@ -62,6 +78,11 @@ class OperatorRejected extends Error {}
  * cannot go on waits in `needs_attention` for an operator's `retry`, `resolve`, `reject` or `skipMirror`, each
  * recorded in Postgres so it binds every later run. A plain credit costs one activity and one search-attribute
  * upsert: about a dozen history events.
+ *
+ * A `processing` PaymentIntent is re-read with a backoff (processingRecheck ×2 up to processingRecheckMax, from the
+ * start again after each event), and a run whose history passes `historyBudget` continues as new between two
+ * re-reads, handing the next run what the wait still needs (`carriedOver`). A caller waiting on the result follows
+ * the chain of runs (the Temporal client does by default).
  */
 export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentOutcome> {
   const tuning = { ...DEFAULT_TUNING, ...input.tuning };
@@ -77,6 +98,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     retry: { ...retry, maximumAttempts: Number.POSITIVE_INFINITY },
   });
   const pi = input.paymentIntentId;
+  const carried = input.carriedOver ?? null;
 
   const state: PaymentState = {
     paymentIntentId: pi,
@@ -90,10 +112,10 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     netMinor: null,
     outcome: null,
   };
-  /** Ids of the Stripe events that woke this run (their inbox rows learn a not_eligible verdict). */
-  const eventIds: string[] = [];
+  /** Ids of the Stripe events that woke this run and the runs it continues (their inbox rows learn a not_eligible verdict). */
+  const eventIds: string[] = [...(carried?.eventIds ?? [])];
   /** Set by a reconcile wake: the next pass checks the recorded mirror transactions against Stripe. */
-  let verifyMirror = false;
+  let verifyMirror = carried?.verifyMirror ?? false;
   let decision: OperatorDecision | null = null;
   /**
    * Records an accepted operator update and answers once the waiting pass has taken it up (the payment has
@@ -179,7 +201,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         });
       } catch (err) {
         // A reject refused by the database (a run that raced this one credited meanwhile): the next pass sees it.
-        if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE_TYPES.decisionRefused)) throw err;
+        if (activityFailureOf(err)?.application?.type !== FAILURE_TYPES.decisionRefused) throw err;
       }
     }
     decision = null;
@@ -198,10 +220,25 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
 
   try {
     let handedTruth = input.handedTruth ?? null;
-    let resolve: { accountId: string; note: string | null; attentionReason: AttentionReason } | null = null;
+    let resolve: PendingResolve | null = carried?.resolve ?? null;
     let credited = null as CreditedOutcome | null;
-    /** Ledger keys this run wrote, failed attempts included: `ledgerEntryCreated` says whether the run credited. */
-    const writtenByRun = new Set<string>();
+    /** Ledger keys this run (and those it continues) wrote, failed attempts included: `ledgerEntryCreated` says whether it credited. */
+    const writtenByRun = new Set<string>(carried?.ledgerKeysWritten ?? []);
+    /** Re-reads of a processing PaymentIntent since an event last woke the run: the backoff's step. */
+    let rechecksSinceWake = carried?.rechecksSinceWake ?? 0;
+    /** The input of the run this one continues as: the wait goes on where it stands. */
+    const nextRunInput = (): PaymentWorkflowInput => ({
+      paymentIntentId: pi,
+      ...(input.tuning ? { tuning: input.tuning } : {}),
+      carriedOver: {
+        eventIds: [...eventIds],
+        ledgerKeysWritten: [...writtenByRun],
+        rechecksSinceWake,
+        verifyMirror,
+        resolve,
+        runsBefore: (carried?.runsBefore ?? 0) + 1,
+      },
+    });
     for (;;) {
       const wokenBy = eventIds.length;
       const verify: boolean = verifyMirror;
@@ -235,10 +272,27 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
           return await finish({ status: 'not_eligible', paymentIntentId: pi, why: result.why });
         case 'not_payable':
           return await finish({ status: 'not_payable', paymentIntentId: pi, paymentIntentStatus: result.status });
-        case 'wait_for_payment':
+        case 'wait_for_payment': {
           setStage('awaiting_payment');
-          await condition(() => eventIds.length > wokenBy, tuning.processingRecheck);
+          const recheck = patched(PAYMENT_WORKFLOW_PATCHES.processingRecheckBackoff)
+            ? processingRecheckDelayMs(rechecksSinceWake, tuning.processingRecheck, tuning.processingRecheckMax)
+            : tuning.processingRecheck;
+          const woken = await condition(() => eventIds.length > wokenBy, recheck);
+          rechecksSinceWake = woken ? 0 : rechecksSinceWake + 1;
+          // A safe point to hand over: between two passes, no operator decision or update handler under way.
+          if (
+            patched(PAYMENT_WORKFLOW_PATCHES.continueAsNewPastHistoryBudget) &&
+            historyOverBudget(workflowInfo(), tuning.historyBudget) &&
+            decision === null &&
+            allHandlersFinished()
+          ) {
+            const next = nextRunInput();
+            log.info('continuing as new', { paymentIntentId: pi, historyLength: workflowInfo().historyLength, runsBefore: next.carriedOver?.runsBefore });
+            // The next run starts with the search attributes this one has now (PaymentIntentId, stage, facts).
+            return await makeContinueAsNewFunc<typeof paymentWorkflow>({ typedSearchAttributes: workflowInfo().typedSearchAttributes })(next);
+          }
           continue;
+        }
         case 'attention': {
           const taken = await awaitOperator(result.reason, result.detail, result.stage);
           resolve = taken.kind === 'resolve' ? { accountId: taken.input.accountId ?? '', note: taken.input.note ?? null, attentionReason: result.reason } : null;

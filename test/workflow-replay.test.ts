@@ -1,0 +1,103 @@
+import { Worker, bundleWorkflowCode, type ReplayResult, type ReplayWorkerOptions } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { basename, dirname, join } from 'node:path';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { projectRoot } from '../src/dev/project-paths.js';
+import { createLogger } from '../src/logger.js';
+import { installWorkerRuntime } from '../src/temporal/worker-runtime.js';
+import { loadHistoryFixtures, type HistoryFixture } from './support/history-fixtures.js';
+
+/**
+ * Versioning guard: every payment workflow history recorded by an earlier version of the code
+ * (test/fixtures/histories/<set>/, recorded by `npm run record:histories`) must replay against the code of this
+ * commit. A change that would break a running payment on deploy — a command added, removed or reordered without
+ * `patched()` — fails here, in CI, instead of as a stuck workflow task in production. The second half shows the
+ * guard can fail: the same extra step breaks every history without a patch and none with one.
+ */
+const fixtures = loadHistoryFixtures();
+
+// The replays below fail on purpose: the SDK's warnings about each failed workflow task would drown the report.
+beforeAll(() => installWorkerRuntime({ logger: createLogger({ level: 'silent', name: 'replay-test' }), level: 'ERROR' }));
+
+async function replayAll(workflowBundle: ReplayWorkerOptions['workflowBundle'], histories: HistoryFixture[]): Promise<ReplayResult[]> {
+  const results: ReplayResult[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'payconfirm-replay-test' }, histories)) results.push(result);
+  return results;
+}
+
+const errorsOf = (results: ReplayResult[]) => results.map((r) => [r.workflowId, r.error ? `${r.error.name}: ${r.error.message}` : null]);
+
+describe('recorded histories replay against the current workflow code', () => {
+  it('the fixtures cover the payment workflow paths: credited, refunded, needs_attention, processing, a long wait', () => {
+    const scenarios = new Set(fixtures.map((f) => basename(f.workflowId).replace(/\.run-\d+$/, '')));
+    for (const scenario of ['credited', 'credited-then-refunded', 'needs-attention-retried-then-resolved', 'processing-then-succeeded', 'processing-long-wait']) {
+      expect(scenarios, `a recorded history of ${scenario}`).toContain(scenario);
+    }
+    // The first set holds what the code wrote before long waits had a backoff and continue-as-new.
+    expect(new Set(fixtures.map((f) => dirname(f.workflowId)))).toContain('v1-recheck-every-5-min');
+  });
+
+  it('every recorded history replays without a non-determinism error', async () => {
+    const results = await replayAll({ codePath: inject('workflowBundlePath') }, fixtures);
+    expect(errorsOf(results)).toEqual(fixtures.map((f) => [f.workflowId, null]));
+  });
+});
+
+describe('the guard can fail: a change without a patch breaks replay, the same change behind patched() does not', () => {
+  const changed = (file: string) => join(projectRoot(), 'test', 'support', 'workflow-changes', file);
+  /** Bundles a workflows module; `patchesAlwaysApplied`: with the SDK's patched() answering true, recording nothing. */
+  const bundle = async (workflowsPath: string, opts: { patchesAlwaysApplied?: boolean } = {}) => {
+    const { code } = await bundleWorkflowCode({
+      workflowsPath,
+      logger: quietLogger,
+      ...(opts.patchesAlwaysApplied
+        ? {
+            webpackConfigHook: (config) => ({
+              ...config,
+              resolve: { ...config.resolve, alias: { ...(config.resolve?.alias as object), '@temporalio/workflow$': changed('patches-always-applied.ts') } },
+            }),
+          }
+        : {}),
+    });
+    return { code };
+  };
+  let unpatched: { code: string };
+  let patched: { code: string };
+  let currentWithoutPatches: { code: string };
+
+  beforeAll(async () => {
+    [unpatched, patched, currentWithoutPatches] = await Promise.all([
+      bundle(changed('unpatched-extra-timer.ts')),
+      bundle(changed('patched-extra-timer.ts')),
+      bundle(join(projectRoot(), 'workflows', 'index.ts'), { patchesAlwaysApplied: true }),
+    ]);
+  });
+
+  it('an extra timer before the real workflow, without a patch: every history fails with a DeterminismViolationError', async () => {
+    const results = await replayAll(unpatched, fixtures);
+    expect(results).toHaveLength(fixtures.length);
+    for (const result of results) {
+      expect(result.error, `${result.workflowId} must not replay`).toBeInstanceOf(DeterminismViolationError);
+    }
+    // One history at a time, the error is thrown.
+    await expect(Worker.runReplayHistory({ workflowBundle: unpatched }, fixtures[0]!.history)).rejects.toBeInstanceOf(DeterminismViolationError);
+  });
+
+  it('the same timer behind patched(): every history replays', async () => {
+    const results = await replayAll(patched, fixtures);
+    expect(errorsOf(results)).toEqual(fixtures.map((f) => [f.workflowId, null]));
+  });
+
+  it("the current code's own patches are what keep the first set replaying: without them its long wait fails", async () => {
+    // The long wait of v1 was recorded with a history budget of 60 in its input, which v1 ignored: code that
+    // continues a run as new past its budget, unpatched, would have continued that run where v1 went on waiting.
+    const v1 = fixtures.filter((f) => dirname(f.workflowId) === 'v1-recheck-every-5-min');
+    const results = await replayAll(currentWithoutPatches, v1);
+    const failed = results.filter((r) => r.error).map((r) => r.workflowId);
+    expect(failed).toEqual(['v1-recheck-every-5-min/processing-long-wait']);
+    expect(results.find((r) => r.error)?.error).toBeInstanceOf(DeterminismViolationError);
+  });
+});
+
+const noop = () => {};
+const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
