@@ -3,12 +3,18 @@ import { recordInboxOutcome } from '../src/db/webhook-inbox.js';
 import type { Pool } from '../src/db/pool.js';
 import type { EventOutcome, StripeEventSummary } from '../src/domain/stripe-events.js';
 import { signalPaymentWithStart, type PaymentWorkflowStarter } from '../src/temporal/payment-workflow-client.js';
+import { createRouteForwarder, type RouteForward } from '../src/routes/route-forwarder.js';
+import type { TeamRoute } from '../src/routes/routes-file.js';
 import { paymentEventSignal, type PaymentEventNotice } from '../workflows/payment-messages.js';
+import type { SubscriptionEventNotice } from '../src/subscriptions/subscription-state.js';
+import { signalSubscriptionWithStart } from '../src/subscriptions/subscription-workflow-client.js';
 
 export interface StripeEventActivityDeps {
   pool: Pool;
   /** Reaches payment workflows (`pi_…`) from the worker. */
   payments: PaymentWorkflowStarter;
+  /** The team routes of PAYCONFIRM_ROUTES_FILE (src/routes/); none: every event stays with the built-in routing. */
+  routes?: readonly TeamRoute[];
 }
 
 export interface ForwardEventInput {
@@ -22,7 +28,8 @@ export interface ForwardEventInput {
 export type ForwardResult = { delivered: true; runId: string | null } | { delivered: false };
 
 /** What the event workflow does outside itself: reach a payment workflow, write the inbox row. */
-export function createStripeEventActivities({ pool, payments }: StripeEventActivityDeps) {
+export function createStripeEventActivities({ pool, payments, routes = [] }: StripeEventActivityDeps) {
+  const teamRoutes = createRouteForwarder({ client: payments.client, routes });
   return {
     /**
      * Delivers the event to the payment workflow `pi_…`. Signal-with-start attaches to a running payment or
@@ -41,6 +48,23 @@ export function createStripeEventActivities({ pool, payments }: StripeEventActiv
         if (err instanceof WorkflowNotFoundError) return { delivered: false };
         throw err;
       }
+    },
+
+    /**
+     * Hands an event that is not a payment's to every team route that takes its type: starts `<route>/<evt_…>` or
+     * signal-with-starts `<route>/<object id>` (src/routes/route-forwarder.ts). Matched here, in the worker, against
+     * the routes file it started with; the result is recorded in the event workflow's history. Empty: no route.
+     */
+    async forwardEventToRoutes(input: { event: StripeEventSummary }): Promise<RouteForward[]> {
+      return teamRoutes.forward(input.event);
+    },
+
+    /**
+     * Delivers a `customer.subscription.*` event to the subscription's workflow `sub_…` (signal-with-start: started
+     * when none runs). Retrying it only re-sends a nudge; the workflow reads Stripe once for all it got meanwhile.
+     */
+    async forwardEventToSubscription(input: { subscriptionId: string; notice: SubscriptionEventNotice }): Promise<{ runId: string }> {
+      return { runId: await signalSubscriptionWithStart(payments, input.subscriptionId, input.notice) };
     },
 
     /** Writes the outcome on the event's inbox row (UPSERT: `rawPayload` is set when there was no row yet). */

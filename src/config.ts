@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { MoneyPolicy } from './domain/credit-policy.js';
 import { stripeTaskQueueFor } from './temporal/task-queues.js';
+import { isNotificationSecret } from './notifications/signing.js';
 
 /**
  * Service configuration, read from the environment once at start and validated.
@@ -19,6 +20,21 @@ const postgresUrl = z
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/, 'must be host:port');
 const httpUrl = z.string().refine((v) => URL.canParse(v) && /^https?:/.test(v), 'must be an http(s) URL');
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/**
+ * RECONCILE_INTERVAL / RECONCILE_LOOKBACK: `30m`, `6h`, `1d` → minutes (`off` only for the interval: null).
+ * Bounds: 5 minutes to 30 days.
+ */
+const parseReconcileDuration = (offAllowed: boolean) => (value: string, ctx: z.RefinementCtx<string>) => {
+  const v = value.trim().toLowerCase();
+  if (offAllowed && v === 'off') return null;
+  const m = /^(\d{1,6})\s*(m|h|d)$/.exec(v);
+  const minutes = m ? Number(m[1]) * { m: 1, h: 60, d: 1_440 }[m[2] as 'm' | 'h' | 'd'] : NaN;
+  if (!(minutes >= 5 && minutes <= 30 * 1_440)) {
+    ctx.addIssue({ code: 'custom', message: `must be a duration from 5m to 30d, like 24h or 2d${offAllowed ? ", or off" : ''}` });
+    return z.NEVER;
+  }
+  return minutes;
+};
 const secretList = (prefix: string) =>
   z
     .string()
@@ -49,9 +65,19 @@ const schema = z.object({
   WEBHOOK_MAX_BODY_BYTES: intFrom(1_024, 10_485_760).default(1_048_576),
   WEBHOOK_INBOX_RETENTION_DAYS: intFrom(1, 3_650).default(30),
   WEBHOOK_RELAY_STARTS_PER_SECOND: intFrom(0, 100_000).default(200),
+  STRIPE_EVENT_BACKFILL_INTERVAL_MINUTES: intFrom(0, 1_440).default(10),
+  STRIPE_EVENT_BACKFILL_LOOKBACK_DAYS: intFrom(1, 30).default(3),
+  WEBHOOK_RELAY_MAX_ATTEMPTS: intFrom(1, 1_000).default(8),
   SHUTDOWN_GRACE_MS: intFrom(0, 600_000).default(25_000),
+  NOTIFICATION_WEBHOOK_URL: httpUrl.optional(),
+  NOTIFICATION_WEBHOOK_SECRET: z.string().refine(isNotificationSecret, 'must be whsec_ followed by the base64 of 24 to 64 random bytes').optional(),
+  NOTIFICATION_MAX_ATTEMPTS: intFrom(1, 1_000).default(45),
+  NOTIFICATION_TIMEOUT_MS: intFrom(100, 120_000).default(10_000),
+  RECONCILE_INTERVAL: z.string().default('24h').transform(parseReconcileDuration(true)),
+  RECONCILE_LOOKBACK: z.string().default('48h').transform(parseReconcileDuration(false)),
   CREDIT_PAYMENT_INTENTS: z.enum(['tagged', 'all']).default('tagged'),
   STRIPE_BALANCE_MIRROR: z.enum(['on', 'off']).default('on'),
+  PAYCONFIRM_ROUTES_FILE: z.string().min(1).optional(),
 });
 
 type Env = z.infer<typeof schema>;
@@ -88,10 +114,32 @@ export interface Config {
   idempotencyLeaseSeconds: number;
   /** Event workflows the inbox relay starts per second at most, per API process (0: no pace). */
   webhookRelayStartsPerSecond: number;
+  /** Starts Temporal may refuse an inbox row before the row becomes `dead` (a dead letter for an operator). */
+  webhookRelayMaxAttempts: number;
+  /**
+   * The Schedule that lists GET /v1/events into the inbox: every intervalMinutes (0: no schedule); a first run (no
+   * cursor yet) looks back lookbackDays.
+   */
+  stripeEventBackfill: { intervalMinutes: number; lookbackDays: number };
   /** Which PaymentIntents are credit purchases, and whether the Stripe customer balance mirrors the ledger. */
   moneyPolicy: MoneyPolicy;
   logLevel: Env['LOG_LEVEL'];
   shutdownGraceMs: number;
+  /**
+   * Outgoing notifications (src/notifications/): the outbox is always written; the worker's deliverer POSTs it to
+   * `url` (none: it stays pending) signed with `secret`, each notification up to `maxAttempts` times.
+   */
+  notifications: { url: string | undefined; secret: string | undefined; maxAttempts: number; timeoutMs: number };
+  /**
+   * The scheduled reconcile (src/reconcile/payment-reconcile-schedule.ts): every `intervalMinutes` (null: off), the
+   * PaymentIntents with activity in the last `lookbackMinutes`.
+   */
+  reconcile: { intervalMinutes: number | null; lookbackMinutes: number };
+  /**
+   * PAYCONFIRM_ROUTES_FILE: the team routes (src/routes/routes-file.ts), read and validated by each worker at start;
+   * none: no team routes.
+   */
+  routesFile: string | undefined;
 }
 
 /** Reads and validates configuration. Throws ConfigError naming the first bad variable; never echoes its value. */
@@ -107,6 +155,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(variable, detail);
   }
   const e = parsed.data;
+  if (e.RECONCILE_INTERVAL !== null && e.RECONCILE_LOOKBACK! < e.RECONCILE_INTERVAL) {
+    throw new ConfigError('RECONCILE_LOOKBACK', 'must be at least RECONCILE_INTERVAL (each run must cover the time since the last)');
+  }
+  if (e.NOTIFICATION_WEBHOOK_URL && !e.NOTIFICATION_WEBHOOK_SECRET) {
+    throw new ConfigError('NOTIFICATION_WEBHOOK_SECRET', 'is required with NOTIFICATION_WEBHOOK_URL (whsec_…: notifications are always signed)');
+  }
   if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH)) {
     throw new ConfigError('TEMPORAL_TLS_KEY_PATH', 'and TEMPORAL_TLS_CERT_PATH must be set together');
   }
@@ -137,11 +191,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     webhookInboxRetentionDays: e.WEBHOOK_INBOX_RETENTION_DAYS,
     webhookRelayStartsPerSecond: e.WEBHOOK_RELAY_STARTS_PER_SECOND,
+    stripeEventBackfill: { intervalMinutes: e.STRIPE_EVENT_BACKFILL_INTERVAL_MINUTES, lookbackDays: e.STRIPE_EVENT_BACKFILL_LOOKBACK_DAYS },
+    webhookRelayMaxAttempts: e.WEBHOOK_RELAY_MAX_ATTEMPTS,
     idempotencyKeyTtlHours: e.IDEMPOTENCY_KEY_TTL_HOURS,
     idempotencyLeaseSeconds: e.IDEMPOTENCY_LEASE_SECONDS,
     moneyPolicy: { creditPaymentIntents: e.CREDIT_PAYMENT_INTENTS, balanceMirror: e.STRIPE_BALANCE_MIRROR },
     logLevel: e.LOG_LEVEL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    notifications: {
+      url: e.NOTIFICATION_WEBHOOK_URL,
+      secret: e.NOTIFICATION_WEBHOOK_SECRET,
+      maxAttempts: e.NOTIFICATION_MAX_ATTEMPTS,
+      timeoutMs: e.NOTIFICATION_TIMEOUT_MS,
+    },
+    reconcile: { intervalMinutes: e.RECONCILE_INTERVAL, lookbackMinutes: e.RECONCILE_LOOKBACK! },
+    routesFile: e.PAYCONFIRM_ROUTES_FILE,
   };
 }
 

@@ -11,6 +11,11 @@ export function createMetrics(registry = new Registry()) {
   collectDefaultMetrics({ register: registry, prefix: 'payconfirm_' });
   const m = {
     registry,
+    webhookEventsDeadLettered: new Counter({
+      name: 'payconfirm_webhook_events_dead_lettered_total',
+      help: 'Inbox rows the relay gave up on (status dead): Temporal refused their event workflow WEBHOOK_RELAY_MAX_ATTEMPTS times, or the stored body is no event',
+      registers: [registry],
+    }),
     webhookDeliveries: new Counter({
       name: 'payconfirm_webhook_deliveries_total',
       help: 'Stripe webhook deliveries by event type and outcome (accepted, duplicate, rejected_signature, …)',
@@ -47,9 +52,49 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['endpoint', 'status'] as const,
       registers: [registry],
     }),
+    stripeEventsBackfilled: new Counter({
+      name: 'payconfirm_stripe_events_backfilled_total',
+      help: 'Events the backfill listed from Stripe (GET /v1/events), by result: inserted (the inbox lacked it: the webhook never came), present (already in the inbox), malformed (skipped)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     stripeQueueActivitiesPerSecond: new Gauge({
       name: 'payconfirm_stripe_queue_activities_per_second',
       help: 'Activity rate limit this worker asks Temporal to hold on the Stripe task queue, derived from STRIPE_RATE_LIMIT_PER_SECOND',
+      registers: [registry],
+    }),
+    reconcileRuns: new Counter({
+      name: 'payconfirm_reconcile_runs_total',
+      help: 'Scheduled reconcile runs finished by this process (the latest run\'s drift: payconfirm_reconcile_drift_payments on the API)',
+      registers: [registry],
+    }),
+    reconcilePaymentsChecked: new Counter({
+      name: 'payconfirm_reconcile_payments_checked_total',
+      help: 'PaymentIntents compared (Stripe, ledger, mirror) by scheduled reconcile runs finished by this process',
+      registers: [registry],
+    }),
+    reconcileDriftFound: new Counter({
+      name: 'payconfirm_reconcile_drift_found_total',
+      help: 'PaymentIntents scheduled reconcile runs found drifting (each was woken to converge), by what was left once they settled: converged or unresolved',
+      labelNames: ['resolution'] as const,
+      registers: [registry],
+    }),
+    notificationsDelivered: new Counter({
+      name: 'payconfirm_notifications_delivered_total',
+      help: 'Outgoing notifications the endpoint (NOTIFICATION_WEBHOOK_URL) accepted with a 2xx, by type',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    notificationAttemptsFailed: new Counter({
+      name: 'payconfirm_notification_attempts_failed_total',
+      help: 'Outgoing notification attempts that failed (each retried with backoff), by reason: http_3xx, http_4xx, http_5xx, timeout, network',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    notificationsDeadLettered: new Counter({
+      name: 'payconfirm_notifications_dead_lettered_total',
+      help: 'Outgoing notifications given up on (status dead: NOTIFICATION_MAX_ATTEMPTS failed attempts, or 410 Gone), by type; `payconfirm notifications replay`',
+      labelNames: ['type'] as const,
       registers: [registry],
     }),
     workflowStartSeconds: new Histogram({

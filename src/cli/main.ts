@@ -11,13 +11,15 @@ import { dbCommand } from './commands/db.js';
 import { eventsCommand } from './commands/events.js';
 import { debitCommand, refundCommand } from './commands/money-moves.js';
 import { ledgerCommand } from './commands/ledger.js';
+import { notificationsCommand } from './commands/notifications.js';
 import { paymentsCommand } from './commands/payments.js';
 import { reconcileCommand } from './commands/reconcile.js';
+import { subscriptionsCommand } from './commands/subscriptions.js';
 import { temporalCommand } from './commands/temporal.js';
 import { jsonText, type CliIo } from './output.js';
 
 /** `payconfirm <group> …`: dispatches to one command group; turns failures into one stderr line and an exit code. */
-const GROUPS: CommandGroup[] = [accountsCommand, confirmCommand, debitCommand, refundCommand, paymentsCommand, eventsCommand, ledgerCommand, reconcileCommand, dbCommand, temporalCommand];
+const GROUPS: CommandGroup[] = [accountsCommand, confirmCommand, debitCommand, refundCommand, paymentsCommand, eventsCommand, subscriptionsCommand, notificationsCommand, ledgerCommand, reconcileCommand, dbCommand, temporalCommand];
 
 const USAGE = `Usage: payconfirm <command> [options]
 

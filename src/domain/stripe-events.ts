@@ -1,4 +1,5 @@
 import { EVENT_ID, PAYMENT_INTENT_ID } from './stripe-ids.js';
+import { isSubscriptionId } from '../subscriptions/subscription-state.js';
 
 /**
  * Stripe webhook events: the shape payconfirm accepts, the facts it keeps, and where each type goes.
@@ -57,6 +58,38 @@ export const INFORM_TYPES: readonly string[] = [
   'checkout.session.async_payment_failed',
 ];
 
+/**
+ * Events about a Stripe subscription (`data.object` is the subscription): each wakes the subscription's workflow
+ * `sub_…` (started if none runs), which reads the subscription fresh and keeps `stripe_subscriptions` in step.
+ */
+export const SUBSCRIPTION_EVENT_TYPES: readonly string[] = [
+  'customer.subscription.created',
+  'customer.subscription.updated',
+  'customer.subscription.deleted',
+  'customer.subscription.paused',
+  'customer.subscription.resumed',
+  'customer.subscription.pending_update_applied',
+  'customer.subscription.pending_update_expired',
+  'customer.subscription.trial_will_end',
+];
+
+/**
+ * Every type payconfirm acts on: the webhook endpoint's subscription, and the `types[]` filter of the backfill's
+ * `GET /v1/events` (Stripe takes up to 20 there: the backfill lists them in groups, eventTypeGroups). Any other type
+ * is recorded as `ignored`.
+ */
+export const HANDLED_EVENT_TYPES: readonly string[] = [...PAYMENT_START_TYPES, ...MONEY_MOVED_TYPES, ...INFORM_TYPES, ...SUBSCRIPTION_EVENT_TYPES];
+
+/** Stripe's largest `types[]` filter of `GET /v1/events`. */
+export const MAX_EVENT_TYPES_PER_LIST = 20;
+
+/** The handled types in groups Stripe's `types[]` filter takes (at most 20 each), in order: one listing per group. */
+export function eventTypeGroups(types: readonly string[] = HANDLED_EVENT_TYPES, max = MAX_EVENT_TYPES_PER_LIST): string[][] {
+  const groups: string[][] = [];
+  for (let i = 0; i < types.length; i += max) groups.push(types.slice(i, i + max));
+  return groups;
+}
+
 /** Where the event workflow left an event: its final inbox status and an outcome `code: detail` for people. */
 export interface EventOutcome {
   status: 'processed' | 'ignored' | 'failed';
@@ -67,6 +100,7 @@ export interface EventOutcome {
 export type EventRoute =
   | { action: 'payment'; paymentIntentId: string; startIfMissing: true }
   | { action: 'inform'; paymentIntentId: string }
+  | { action: 'subscription'; subscriptionId: string }
   | { action: 'ignore'; why: string };
 
 const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/;
@@ -126,8 +160,10 @@ function paymentIntentOf(type: string, object: Record<string, unknown>): { ok: t
 
 /** What the event workflow does with an event. Pure: the same event always routes the same way. */
 export function routeStripeEvent(e: StripeEventSummary): EventRoute {
-  const handled = PAYMENT_START_TYPES.includes(e.type) || MONEY_MOVED_TYPES.includes(e.type) || INFORM_TYPES.includes(e.type);
-  if (!handled) return { action: 'ignore', why: `event type ${e.type} is not handled` };
+  if (!HANDLED_EVENT_TYPES.includes(e.type)) return { action: 'ignore', why: `event type ${e.type} is not handled` };
+  if (SUBSCRIPTION_EVENT_TYPES.includes(e.type)) {
+    return isSubscriptionId(e.objectId) ? { action: 'subscription', subscriptionId: e.objectId } : { action: 'ignore', why: `${e.type} names no subscription (sub_…)` };
+  }
   if (!e.paymentIntentId) return { action: 'ignore', why: `${e.type} names no PaymentIntent` };
   if (INFORM_TYPES.includes(e.type)) return { action: 'inform', paymentIntentId: e.paymentIntentId };
   if (e.type === 'checkout.session.completed' && e.paymentStatus !== 'paid') {

@@ -11,4 +11,11 @@ export const PRIORITY = {
   payment: 3,
   /** Taking in a Stripe event (the event workflow `evt_…`): work already under way goes first. */
   intake: 4,
+  /**
+   * Taking in any other Stripe event (team routes, src/routes/): after every payment's, so a burst of, say,
+   * `customer.subscription.updated` never holds up a credit on payconfirm's queue.
+   */
+  otherIntake: 5,
+  /** The scheduled reconcile and its Stripe reads: background work, after everything else. */
+  reconcile: 5,
 } as const;

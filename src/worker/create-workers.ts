@@ -3,7 +3,10 @@ import { Worker, type NativeConnection, type WorkflowBundleOption } from '@tempo
 import { createMaintenanceActivities } from '../../activities/maintenance-activities.js';
 import { createOperatorDecisionActivities } from '../../activities/operator-decision-activities.js';
 import { createPaymentActivities } from '../../activities/payment-activities.js';
+import { createPaymentReconcileActivities, createReconcileStripeActivities } from '../../activities/payment-reconcile-activities.js';
 import { createStripeEventActivities } from '../../activities/stripe-event-activities.js';
+import { createStripeEventBackfillCursorActivities, createStripeEventPageActivities } from '../../activities/stripe-event-backfill-activities.js';
+import { createSubscriptionActivities } from '../../activities/subscription-activities.js';
 import type { Pool } from '../db/pool.js';
 import { DEFAULT_MONEY_POLICY, type MoneyPolicy } from '../domain/credit-policy.js';
 import type { Metrics } from '../metrics.js';
@@ -12,6 +15,7 @@ import { stripeActivitiesPerSecond } from '../stripe/stripe-rate-limit.js';
 import { stripeTaskQueueFor } from '../temporal/task-queues.js';
 import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
 import { workflowsPath } from './workflow-source.js';
+import type { TeamRoute } from '../routes/routes-file.js';
 
 export interface WorkerDeps {
   connection: NativeConnection;
@@ -33,12 +37,14 @@ export interface WorkerDeps {
   /** CREDIT_PAYMENT_INTENTS and STRIPE_BALANCE_MIRROR; default: tagged, mirror on. */
   moneyPolicy?: MoneyPolicy;
   shutdownGraceTimeMs?: number;
+  /** Team routes (PAYCONFIRM_ROUTES_FILE, src/routes/): forwarded by the event workflow, listed by the backfill. */
+  routes?: readonly TeamRoute[];
 }
 
 /**
  * Two workers in one process: the main queue runs workflows, the event workflow's activities and the operator
  * decisions (local activities); the `-stripe` queue runs the payment's one activity, which reads and writes
- * Stripe, under a task-queue-wide rate limit.
+ * Stripe, and the event backfill's page listing (one request a page), under a task-queue-wide rate limit.
  */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const stripeActivityRate = stripeActivitiesPerSecond(deps.stripeRateLimitPerSecond);
@@ -58,21 +64,37 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     activities: {
       ...createOperatorDecisionActivities({ pool: deps.pool }),
       ...createMaintenanceActivities({ pool: deps.pool }),
+      ...createStripeEventBackfillCursorActivities({ pool: deps.pool, routes: deps.routes ?? [] }),
+      // The scheduled reconcile's Postgres and Temporal steps (its Stripe reads run on the Stripe queue below).
+      ...createPaymentReconcileActivities({
+        pool: deps.pool,
+        payments: { client: deps.client, taskQueue: deps.taskQueue, tuning: deps.paymentWorkflowTuning },
+        ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      }),
       ...createStripeEventActivities({
         pool: deps.pool,
         payments: { client: deps.client, taskQueue: deps.taskQueue, tuning: deps.paymentWorkflowTuning },
+        routes: deps.routes ?? [],
       }),
     },
   });
   const stripe = await Worker.create({
     ...common,
     taskQueue: stripeTaskQueueFor(deps.taskQueue),
-    activities: createPaymentActivities({
-      stripe: deps.stripe,
-      pool: deps.pool,
-      policy: deps.moneyPolicy ?? DEFAULT_MONEY_POLICY,
-      ...(deps.metrics ? { metrics: deps.metrics } : {}),
-    }),
+    activities: {
+      ...createPaymentActivities({
+        stripe: deps.stripe,
+        pool: deps.pool,
+        policy: deps.moneyPolicy ?? DEFAULT_MONEY_POLICY,
+        ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      }),
+      // The backfill's pages: one Stripe request each, under the same queue-wide rate limit.
+      ...createStripeEventPageActivities({ stripe: deps.stripe, pool: deps.pool, ...(deps.metrics ? { metrics: deps.metrics } : {}) }),
+      // The scheduled reconcile's comparisons: one PaymentIntent each (2–4 requests), under the same limit.
+      ...createReconcileStripeActivities({ stripe: deps.stripe, pool: deps.pool, policy: deps.moneyPolicy ?? DEFAULT_MONEY_POLICY }),
+      // A subscription's one activity: a fresh read (one request) and its guarded write, under the same limit.
+      ...createSubscriptionActivities({ stripe: deps.stripe, pool: deps.pool }),
+    },
     maxTaskQueueActivitiesPerSecond: stripeActivityRate,
   });
   return [main, stripe];

@@ -7,6 +7,7 @@ import { shutdownSignal } from '../runtime/shutdown-signal.js';
 import { installWorkerRuntime } from '../temporal/worker-runtime.js';
 import { stripeActivitiesPerSecond } from '../stripe/stripe-rate-limit.js';
 import { startServiceWorkers } from './start-service-workers.js';
+import { loadTeamRoutes } from '../routes/routes-file.js';
 import { startWorkerMetricsServer, workerMetricsSettings } from './worker-metrics-server.js';
 
 /**
@@ -15,12 +16,14 @@ import { startWorkerMetricsServer, workerMetricsSettings } from './worker-metric
  */
 runMain('worker', async () => {
   const config = requireBackends(loadConfig());
+  // PAYCONFIRM_ROUTES_FILE: every mistake is told before anything connects (RoutesFileError, one line each).
+  const routes = loadTeamRoutes(config);
   const logger = createLogger({ level: config.logLevel, name: 'payconfirm-worker' });
   const metricsSettings = workerMetricsSettings();
   installWorkerRuntime({ logger, metricsBindAddress: metricsSettings.temporalBindAddress });
   const metrics = createMetrics();
   const backends = await openBackends(config, 'payconfirm-worker');
-  const workers = await startServiceWorkers(config, backends, metrics);
+  const workers = await startServiceWorkers(config, backends, metrics, logger, routes);
   const metricsServer =
     metricsSettings.port === undefined
       ? undefined

@@ -8,6 +8,8 @@ import { isCurrencyCode } from '../../domain/money.js';
 import { badRequest, HttpError } from '../http-errors.js';
 import { respondIdempotently } from '../idempotent-request.js';
 import { locals } from '../request-context.js';
+import { listSubscriptions } from '../../subscriptions/subscription-store.js';
+import { SUBSCRIPTION_ID } from '../../subscriptions/subscription-state.js';
 
 const debitBody = z
   .object({
@@ -24,6 +26,11 @@ const debitBody = z
 const ledgerQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().regex(/^\d{1,18}$/).optional(),
+});
+
+const subscriptionsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().regex(SUBSCRIPTION_ID).optional(),
 });
 
 export function accountRoutes(deps: ApiDeps): Router {
@@ -56,6 +63,25 @@ export function accountRoutes(deps: ApiDeps): Router {
         created_at: e.createdAt.toISOString(),
       })),
       next_cursor: entries.length > limit ? String(page.at(-1)!.seq) : null,
+    });
+  });
+
+  /**
+   * GET /accounts/me/subscriptions — the Stripe subscriptions of the account's customer as payconfirm keeps them
+   * (from fresh reads of Stripe, one workflow per subscription), newest first; money as integer minor units + currency.
+   */
+  router.get('/accounts/me/subscriptions', async (req, res) => {
+    const query = subscriptionsQuery.safeParse(req.query);
+    if (!query.success) throw badRequest('limit must be 1–100 and cursor a value from next_cursor');
+    const { limit, cursor } = query.data;
+    const account = locals(res).account!;
+    // By the account's Stripe customer (a link that never changes), so subscriptions seen before the account existed count too.
+    const rows = await listSubscriptions(deps.pool, { customerId: account.stripeCustomerId, limit: limit + 1, ...(cursor ? { startingAfter: cursor } : {}) });
+    const page = rows.slice(0, limit);
+    res.json({
+      account_id: account.id,
+      subscriptions: page.map((s) => ({ ...s, account_id: account.id })),
+      next_cursor: rows.length > limit ? page.at(-1)!.id : null,
     });
   });
 
