@@ -428,6 +428,23 @@ describe('POST /webhooks/stripe: acknowledged at once, recorded, applied once', 
     expect(await countWorkflows(`WorkflowId = '${event.id}'`)).toBe(1);
   });
 
+  it('payment events are dispatched before a backlog of other types received earlier', async () => {
+    await stack.relay.stop();
+    const c = await newCustomer(ctx, fake);
+    const backlog = Array.from({ length: 5 }, (_, i) => ({ id: `evt_backlogUpdate${i}_${Date.now()}`, object: 'event', type: 'customer.updated', created: 1_700_000_000, livemode: false, api_version: null, data: { object: { id: c.customerId, object: 'customer' } } }));
+    for (const body of backlog) expect((await deliver(api.url, body)).status).toBe(200);
+    const pi = newPaymentIntent(fake, c.customerId, { amount: 900 });
+    const payment = paymentIntentEvent(fake, 'payment_intent.succeeded', pi);
+    expect((await deliver(api.url, payment)).status).toBe(200);
+
+    const [first] = await claimInboxEventsForDispatch(ctx.pool, 1, 1);
+    expect(first?.eventId).toBe(payment.id);
+    await ctx.pool.query('UPDATE stripe_webhook_events SET dispatch_lease_until = NULL WHERE event_id = $1', [payment.id]);
+    stack.relay = startTestRelay(ctx, api);
+    await inboxRowReaches(ctx.pool, payment.id, 'processed');
+    for (const body of backlog) await inboxRowReaches(ctx.pool, body.id, 'ignored');
+  });
+
   it('leaves the ledger consistent (invariants 1 and 2)', async () => {
     expect(await verifyLedger(ctx.pool)).toMatchObject({ ok: true });
   });

@@ -1,4 +1,5 @@
 import type { EventOutcome, StripeEventSummary } from '../domain/stripe-events.js';
+import { isPaymentEventType } from '../routes/route-matching.js';
 import type { Pool } from './pool.js';
 
 /** The inbox (`stripe_webhook_events`): one row per Stripe event id. States are described in the migration. */
@@ -35,6 +36,9 @@ export type InboxSource = 'webhook' | 'backfill';
 
 const summaryValues = (e: StripeEventSummary) => [e.id, e.type, e.livemode, e.apiVersion, e.created, e.paymentIntentId];
 
+/** 0: an event payconfirm's payment routing takes, dispatched first; 1: any other (subscriptions, team routes). */
+export const dispatchOrderOf = (eventType: string): 0 | 1 => (isPaymentEventType(eventType) ? 0 : 1);
+
 /**
  * Records a delivery: `inserted` for the first delivery of an event id, `duplicate` for every later one
  * (concurrent twins included: the primary key decides, ON CONFLICT DO NOTHING writes nothing).
@@ -48,10 +52,10 @@ export async function insertInboxEvent(
   source: InboxSource = 'webhook',
 ): Promise<'inserted' | 'duplicate'> {
   const { rowCount } = await pool.query(
-    `INSERT INTO stripe_webhook_events (event_id, event_type, livemode, api_version, stripe_created_at, payment_intent_id, payload, source)
-     VALUES ($1, $2, $3, $4, to_timestamp($5), $6, $7::jsonb, $8)
+    `INSERT INTO stripe_webhook_events (event_id, event_type, livemode, api_version, stripe_created_at, payment_intent_id, payload, source, dispatch_order)
+     VALUES ($1, $2, $3, $4, to_timestamp($5), $6, $7::jsonb, $8, $9)
      ON CONFLICT (event_id) DO NOTHING`,
-    [...summaryValues(e), rawPayload, source],
+    [...summaryValues(e), rawPayload, source, dispatchOrderOf(e.type)],
   );
   return rowCount === 1 ? 'inserted' : 'duplicate';
 }
@@ -59,8 +63,9 @@ export async function insertInboxEvent(
 /**
  * Claims up to `limit` rows awaiting dispatch, oldest first, for `leaseSeconds`. Relays in several API replicas
  * claim disjoint rows (FOR UPDATE SKIP LOCKED); no transaction stays open while Temporal is called, and a
- * relay that dies mid-batch leaves claims that expire and are taken again. A row Temporal refused waits out its
- * own backoff (`next_attempt_at`), so rows that keep failing never hold up fresh ones.
+ * relay that dies mid-batch leaves claims that expire and are taken again. Payment events go first
+ * (`dispatch_order`), then every other type; oldest first within each. A row Temporal refused waits out its own
+ * backoff (`next_attempt_at`), so rows that keep failing never hold up fresh ones.
  */
 export async function claimInboxEventsForDispatch(pool: Pool, limit: number, leaseSeconds: number): Promise<ClaimedInboxRow[]> {
   const { rows } = await pool.query<{ event_id: string; payload: unknown; attempts: number }>(
@@ -69,7 +74,7 @@ export async function claimInboxEventsForDispatch(pool: Pool, limit: number, lea
        SELECT event_id FROM stripe_webhook_events
        WHERE status = 'received' AND (dispatch_lease_until IS NULL OR dispatch_lease_until < now())
          AND (next_attempt_at IS NULL OR next_attempt_at <= now())
-       ORDER BY received_at
+       ORDER BY dispatch_order, received_at
        LIMIT $1
        FOR UPDATE SKIP LOCKED)
      RETURNING event_id, payload, attempts`,
