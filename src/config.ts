@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { MoneyPolicy } from './domain/credit-policy.js';
 import { stripeTaskQueueFor } from './temporal/task-queues.js';
 import { isNotificationSecret } from './notifications/signing.js';
+import { isAccountEmail } from './domain/email-address.js';
 
 /**
  * Service configuration, read from the environment once at start and validated.
@@ -73,6 +74,11 @@ const schema = z.object({
   NOTIFICATION_WEBHOOK_SECRET: z.string().refine(isNotificationSecret, 'must be whsec_ followed by the base64 of 24 to 64 random bytes').optional(),
   NOTIFICATION_MAX_ATTEMPTS: intFrom(1, 1_000).default(45),
   NOTIFICATION_TIMEOUT_MS: intFrom(100, 120_000).default(10_000),
+  SMTP_URL: z.string().refine((v) => URL.canParse(v) && /^smtps?:\/\/[^/?#\s]+\/?$/.test(v), 'must be an smtp:// or smtps:// URL (smtp://user:pass@host:587)').optional(),
+  SMTP_TIMEOUT_MS: intFrom(100, 120_000).default(10_000),
+  RECEIPT_FROM: z.string().refine((v) => isAccountEmail(v) || /^[^<>\r\n]*<[^<>\s]+@[^<>\s]+>$/.test(v), 'must be an address, or "Name <address>"').optional(),
+  RECEIPT_MESSAGE_ID_DOMAIN: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/, 'must be a domain name').optional(),
+  RECEIPT_MAX_ATTEMPTS: intFrom(1, 1_000).default(45),
   RECONCILE_INTERVAL: z.string().default('24h').transform(parseReconcileDuration(true)),
   RECONCILE_LOOKBACK: z.string().default('48h').transform(parseReconcileDuration(false)),
   CREDIT_PAYMENT_INTENTS: z.enum(['tagged', 'all']).default('tagged'),
@@ -131,6 +137,12 @@ export interface Config {
    */
   notifications: { url: string | undefined; secret: string | undefined; maxAttempts: number; timeoutMs: number };
   /**
+   * E-mail receipts (src/notifications/email-receipts.ts): the outbox is always written (skipped for accounts without
+   * an e-mail); the worker's deliverer sends them through `smtpUrl` (none: they stay pending) from `from`, each with
+   * a Message-ID `<digest of the movement key@messageIdDomain>`, up to `maxAttempts` times.
+   */
+  receipts: { smtpUrl: string | undefined; from: string | undefined; messageIdDomain: string | undefined; maxAttempts: number; timeoutMs: number };
+  /**
    * The scheduled reconcile (src/reconcile/payment-reconcile-schedule.ts): every `intervalMinutes` (null: off), the
    * PaymentIntents with activity in the last `lookbackMinutes`.
    */
@@ -160,6 +172,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (e.NOTIFICATION_WEBHOOK_URL && !e.NOTIFICATION_WEBHOOK_SECRET) {
     throw new ConfigError('NOTIFICATION_WEBHOOK_SECRET', 'is required with NOTIFICATION_WEBHOOK_URL (whsec_…: notifications are always signed)');
+  }
+  if (e.SMTP_URL && !e.RECEIPT_FROM) {
+    throw new ConfigError('RECEIPT_FROM', 'is required with SMTP_URL (the receipts\' sender, e.g. "Acme Billing <billing@acme.example>")');
   }
   if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH)) {
     throw new ConfigError('TEMPORAL_TLS_KEY_PATH', 'and TEMPORAL_TLS_CERT_PATH must be set together');
@@ -203,6 +218,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secret: e.NOTIFICATION_WEBHOOK_SECRET,
       maxAttempts: e.NOTIFICATION_MAX_ATTEMPTS,
       timeoutMs: e.NOTIFICATION_TIMEOUT_MS,
+    },
+    receipts: {
+      smtpUrl: e.SMTP_URL,
+      from: e.RECEIPT_FROM,
+      messageIdDomain: e.RECEIPT_MESSAGE_ID_DOMAIN ?? (e.RECEIPT_FROM ? /@([^>\s]+)>?$/.exec(e.RECEIPT_FROM)?.[1] : undefined),
+      maxAttempts: e.RECEIPT_MAX_ATTEMPTS,
+      timeoutMs: e.SMTP_TIMEOUT_MS,
     },
     reconcile: { intervalMinutes: e.RECONCILE_INTERVAL, lookbackMinutes: e.RECONCILE_LOOKBACK! },
     routesFile: e.PAYCONFIRM_ROUTES_FILE,

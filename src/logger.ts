@@ -50,6 +50,7 @@ export function scrubSecrets(text: string): string {
     .replace(/\bwhsec_[A-Za-z0-9+/=_]+/g, 'whsec_[redacted]')
     .replace(/\bpcf_[A-Za-z0-9_-]+/g, 'pcf_[redacted]')
     .replace(/(postgres(?:ql)?:\/\/[^:/\s]+:)[^@\s]+@/g, '$1[redacted]@')
+    .replace(/(smtps?:\/\/[^:/\s]+:)[^@\s]+@/g, '$1[redacted]@')
     .replace(/\b(v0|v1)=[0-9a-f]{64}\b/g, '$1=[redacted]');
 }
 

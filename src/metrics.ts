@@ -97,6 +97,22 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['type'] as const,
       registers: [registry],
     }),
+    receiptsSent: new Counter({
+      name: 'payconfirm_email_receipts_sent_total',
+      help: 'E-mail receipts the SMTP server (SMTP_URL) accepted with a 250',
+      registers: [registry],
+    }),
+    receiptAttemptsFailed: new Counter({
+      name: 'payconfirm_email_receipt_attempts_failed_total',
+      help: 'E-mail receipt attempts that failed (each retried with backoff, a 5xx dead at once), by reason: smtp_4xx, smtp_5xx, timeout, network',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    receiptsDeadLettered: new Counter({
+      name: 'payconfirm_email_receipts_dead_lettered_total',
+      help: 'E-mail receipts given up on (status dead: RECEIPT_MAX_ATTEMPTS failed attempts, or a permanent 5xx refusal)',
+      registers: [registry],
+    }),
     workflowStartSeconds: new Histogram({
       name: 'payconfirm_workflow_start_seconds',
       help: 'Latency of starting (or attaching to) a Temporal workflow',

@@ -29,6 +29,8 @@ interface Ports {
   ui: number;
   postgres: number;
   stripeMock: number;
+  mailpitSmtp: number;
+  mailpitUi: number;
 }
 
 function startStack(ports: Ports): { child: ChildProcess; output: () => string } {
@@ -43,6 +45,8 @@ function startStack(ports: Ports): { child: ChildProcess; output: () => string }
       TEMPORAL_UI_PORT: String(ports.ui),
       PAYCONFIRM_PG_PORT: String(ports.postgres),
       STRIPE_MOCK_PORT: String(ports.stripeMock),
+      MAILPIT_SMTP_PORT: String(ports.mailpitSmtp),
+      MAILPIT_UI_PORT: String(ports.mailpitUi),
       TEMPORAL_CLI_PATH: inject('temporalCliPath'),
       LOG_LEVEL: 'warn',
     }),
@@ -77,11 +81,16 @@ const readyz = (port: number) => fetch(`http://127.0.0.1:${port}/readyz`).then(a
 
 describe('npm start (the dev stack)', () => {
   it('comes up on embedded defaults, stops cleanly on Ctrl-C, and keeps its data across restarts', { timeout: 300_000 }, async () => {
-    const ports: Ports = { api: await freePort(), temporal: await freePort(), ui: await freePort(), postgres: await freePort(), stripeMock: await freePort() };
+    const ports: Ports = { api: await freePort(), temporal: await freePort(), ui: await freePort(), postgres: await freePort(), stripeMock: await freePort(), mailpitSmtp: await freePort(), mailpitUi: await freePort() };
     const first = startStack(ports);
     const ready = await untilReady(ports.api, first.output);
     expect(ready.body).toEqual({ status: 'ready', checks: { postgres: 'ok', temporal: 'ok' } });
     expect(first.output()).toContain(`Temporal UI  http://127.0.0.1:${ports.ui}/namespaces/default/workflows`);
+    expect(first.output()).toContain(`receipts to Mailpit smtp://127.0.0.1:${ports.mailpitSmtp}; read them at `);
+    expect(first.output()).toContain(`http://127.0.0.1:${ports.mailpitUi}/api/v1/messages`);
+    const mailbox = await fetch(`http://127.0.0.1:${ports.mailpitUi}/api/v1/messages`);
+    expect(mailbox.status).toBe(200);
+    expect(await mailbox.json()).toMatchObject({ messages: expect.any(Array) });
 
     const attributes = (await (await fetch(`http://127.0.0.1:${ports.ui}/api/v1/namespaces/default/search-attributes`)).json()) as { customAttributes: Record<string, string> };
     expect(Object.keys(attributes.customAttributes)).toEqual(

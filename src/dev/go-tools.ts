@@ -45,6 +45,20 @@ export const PROMTOOL: GoTool = {
   minGo: '1.26.7',
 };
 
+/**
+ * Mailpit: an SMTP server with a web UI and an HTTP API that stores what it receives — the e-mail receipts' real
+ * SMTP server in the dev stack and the tests. v1.33.1's go.mod has no `replace` directives and needs Go ≥ 1.26.0.
+ * Its web UI's script bundle is built by npm in Mailpit's own release process and is not part of the Go module, so a
+ * `go install` build serves the HTTP API (what the tests read) and a UI page without its scripts.
+ */
+export const MAILPIT: GoTool = {
+  binaryName: 'mailpit',
+  modulePath: 'github.com/axllent/mailpit',
+  version: 'v1.33.1',
+  envVar: 'MAILPIT_PATH',
+  minGo: '1.26.0',
+};
+
 export class ToolUnavailableError extends Error {
   override readonly name = 'ToolUnavailableError';
 }

@@ -12,8 +12,10 @@ import { connectClient } from '../temporal/connection.js';
 import { registerSearchAttributes } from '../temporal/register-search-attributes.js';
 import { installWorkerRuntime } from '../temporal/worker-runtime.js';
 import { startServiceWorkers } from '../worker/start-service-workers.js';
+import { describeSmtpServer } from '../notifications/email-receipts.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.js';
-import { ensureTool, STRIPE_MOCK, TEMPORAL_CLI } from './go-tools.js';
+import { ensureTool, MAILPIT, STRIPE_MOCK, TEMPORAL_CLI } from './go-tools.js';
+import { startMailpit, type RunningMailpit } from './mailpit.js';
 import { requireFreePort } from './port-check.js';
 import { removeDevStackEnv, writeDevStackEnv } from './dev-stack-env.js';
 import { dataDir } from './project-paths.js';
@@ -25,11 +27,13 @@ const envPort = (name: string, fallback: number) => Number(process.env[name] ?? 
 
 /** Used only when STRIPE_WEBHOOK_SECRET is unset in the dev stack; printed so `stripe listen` users can swap it. */
 const DEV_WEBHOOK_SECRET = 'whsec_payconfirm_dev_only_not_secret';
+/** The receipts' sender in the dev stack when RECEIPT_FROM is unset. */
+const DEV_RECEIPT_FROM = 'payconfirm dev <receipts@payconfirm.localhost>';
 
 /**
  * `npm start`: the whole service on one machine with embedded defaults, each replaced by its env var:
  * Temporal dev server + Web UI (TEMPORAL_ADDRESS), embedded Postgres (DATABASE_URL), stripe-mock
- * (STRIPE_SECRET_KEY / STRIPE_API_BASE), then migrations, search attributes, the workers and the API.
+ * (STRIPE_SECRET_KEY / STRIPE_API_BASE), Mailpit for the e-mail receipts (SMTP_URL), then migrations, search attributes, the workers and the API.
  * Data lives in .data/ (PAYCONFIRM_DATA_DIR) across restarts. Ctrl-C stops everything in order.
  */
 runMain('start', async () => {
@@ -76,6 +80,22 @@ runMain('start', async () => {
     }
     env.STRIPE_WEBHOOK_SECRET ??= DEV_WEBHOOK_SECRET;
 
+    // E-mail receipts go to a local Mailpit (SMTP + web UI), which drops a second copy of a Message-ID it holds.
+    let mailpit: RunningMailpit | undefined;
+    if (!env.SMTP_URL) {
+      mailpit = await startMailpit({
+        binaryPath: await ensureTool(MAILPIT, say),
+        smtpPort: envPort('MAILPIT_SMTP_PORT', 1025),
+        httpPort: envPort('MAILPIT_UI_PORT', 8025),
+        databaseFile: join(dir, 'mailpit.db'),
+        ignoreDuplicateIds: true,
+        logFile: join(dir, 'mailpit.log'),
+      });
+      started.push({ close: () => mailpit!.stop() });
+      env.SMTP_URL = mailpit.smtpUrl;
+      env.RECEIPT_FROM ??= DEV_RECEIPT_FROM;
+    }
+
     const config = requireBackends(loadConfig(env));
     const logger = createLogger({ level: config.logLevel });
     await migrateUp({ url: config.databaseUrl, schema: config.databaseSchema });
@@ -105,7 +125,7 @@ runMain('start', async () => {
       PAYCONFIRM_API_URL: api.url,
     });
     started.push({ close: async () => removeDevStackEnv() });
-    printBanner(config, api, temporal, postgres, stripeMock);
+    printBanner(config, api, temporal, postgres, stripeMock, mailpit);
     await Promise.race([new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true })), workers.running]);
   } finally {
     await closeAll();
@@ -113,12 +133,24 @@ runMain('start', async () => {
   }
 });
 
-function printBanner(config: Config, api: RunningApi, temporal?: TemporalDevServer, postgres?: RunningPostgres, stripeMock?: RunningStripeMock): void {
+function printBanner(
+  config: Config,
+  api: RunningApi,
+  temporal?: TemporalDevServer,
+  postgres?: RunningPostgres,
+  stripeMock?: RunningStripeMock,
+  mailpit?: RunningMailpit,
+): void {
   say(`API          ${api.url}   (GET /readyz, POST /billing/confirm_payment, POST /webhooks/stripe)`);
   say(`Temporal     ${config.temporal.address} namespace ${config.temporal.namespace}${temporal ? ' (dev server, data in .data/temporal.db)' : ''}`);
   if (temporal?.uiUrl) say(`Temporal UI  ${temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows   stuck payments: PaymentStage="needs_attention"`);
   say(`Postgres     ${postgres ? 'embedded (data in .data/postgres)' : 'DATABASE_URL'}`);
   say(`Stripe       ${stripeMock ? `stripe-mock at ${stripeMock.url} (set STRIPE_SECRET_KEY to use your Stripe test account)` : (config.stripe.apiBase ?? 'api.stripe.com')}`);
+  if (mailpit) {
+    say(`E-mail       receipts to Mailpit ${mailpit.smtpUrl}; read them at ${mailpit.hasWebUi ? `${mailpit.httpUrl} (web UI) or ` : ''}${mailpit.httpUrl}/api/v1/messages`);
+    if (!mailpit.hasWebUi) say('             (this Mailpit, built from its Go module, has no web UI bundle: MAILPIT_PATH=<a Mailpit release binary> adds it)');
+  }
+  else if (config.receipts.smtpUrl) say(`E-mail       receipts through ${describeSmtpServer(config.receipts.smtpUrl)}`);
   if (config.stripe.webhookSecrets.includes(DEV_WEBHOOK_SECRET)) say(`Webhooks     signing secret ${DEV_WEBHOOK_SECRET} (dev only; set STRIPE_WEBHOOK_SECRET)`);
   say('Ctrl-C stops everything.');
 }

@@ -1,9 +1,10 @@
 import type { Pool, PoolClient } from '../db/pool.js';
+import type { ClaimedRow, OutboxTable } from './outbox-rows.js';
 
 /**
  * The outbox of outgoing notifications (table `outgoing_notifications`, src/db/migrations/*_notification_outbox.sql).
  * Ledger movements enqueue by trigger; anything else calls `enqueueNotification` inside its own transaction.
- * The deliverer (deliverer.ts) claims due rows, the CLI lists and replays them.
+ * The deliverer (deliverer.ts, on the shared loop of outbox-deliverer.ts) claims due rows, the CLI lists and replays them.
  */
 export type NotificationStatus = 'pending' | 'delivered' | 'dead';
 
@@ -46,80 +47,10 @@ export async function enqueueNotification(db: Queryable, n: { id: string; type: 
   return rows[0]!.enqueued;
 }
 
-export interface ClaimedNotification {
-  id: string;
-  type: string;
-  payload: unknown;
-  /** Attempts made before this one. */
-  attempts: number;
-  leaseToken: string;
-}
+export type ClaimedNotification = ClaimedRow;
 
-/**
- * Claims up to `limit` due pending rows, oldest first, for `leaseSeconds` (FOR UPDATE SKIP LOCKED: deliverers in
- * several workers take disjoint rows; no transaction stays open during the POST). A deliverer that dies mid-round
- * leaves claims that expire and are taken again — at least once, never lost.
- */
-export async function claimDueNotifications(pool: Pool, limit: number, leaseSeconds: number): Promise<ClaimedNotification[]> {
-  const { rows } = await pool.query<{ id: string; type: string; payload: unknown; attempts: number; lease_token: string }>(
-    `UPDATE outgoing_notifications SET lease_until = now() + make_interval(secs => $2), lease_token = gen_random_uuid()
-     WHERE id IN (
-       SELECT id FROM outgoing_notifications
-       WHERE status = 'pending' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
-       ORDER BY next_attempt_at, seq
-       LIMIT $1
-       FOR UPDATE SKIP LOCKED)
-     RETURNING id, type, payload, attempts, lease_token`,
-    [limit, leaseSeconds],
-  );
-  return rows.map((r) => ({ id: r.id, type: r.type, payload: r.payload, attempts: r.attempts, leaseToken: r.lease_token }));
-}
-
-/** The endpoint answered 2xx. False when the claim was lost meanwhile (expired and taken by another deliverer). */
-export async function markNotificationDelivered(pool: Pool, c: ClaimedNotification, statusCode: number): Promise<boolean> {
-  const { rowCount } = await pool.query(
-    `UPDATE outgoing_notifications
-     SET status = 'delivered', attempts = attempts + 1, delivered_at = now(), last_attempt_at = now(), last_status_code = $3,
-         last_error = NULL, lease_until = NULL, lease_token = NULL
-     WHERE id = $1 AND lease_token = $2 AND status = 'pending'`,
-    [c.id, c.leaseToken, statusCode],
-  );
-  return rowCount === 1;
-}
-
-export interface FailedAttempt {
-  /** The HTTP status, or null when no answer came (network error, timeout). */
-  statusCode: number | null;
-  error: string;
-  /** When to try again, if attempts remain. */
-  retryInMs: number;
-  /** Dead at once, whatever the attempts left (the endpoint answered 410 Gone). */
-  giveUp: boolean;
-}
-
-/**
- * An attempt failed: counts it, and either schedules the next (`retryInMs`) or — at `maxAttempts`, or `giveUp` —
- * makes the row `dead`. Returns the row's new status, or null when the claim was lost meanwhile.
- */
-export async function recordFailedAttempt(
-  pool: Pool,
-  c: ClaimedNotification,
-  failure: FailedAttempt,
-  maxAttempts: number,
-): Promise<'pending' | 'dead' | null> {
-  const { rows } = await pool.query<{ status: 'pending' | 'dead' }>(
-    `UPDATE outgoing_notifications n
-     SET attempts = n.attempts + 1, last_attempt_at = now(), last_status_code = $3, last_error = $4,
-         lease_until = NULL, lease_token = NULL,
-         status = CASE WHEN $6 OR n.attempts + 1 >= $7 THEN 'dead' ELSE 'pending' END,
-         dead_at = CASE WHEN $6 OR n.attempts + 1 >= $7 THEN now() ELSE NULL END,
-         next_attempt_at = CASE WHEN $6 OR n.attempts + 1 >= $7 THEN n.next_attempt_at ELSE now() + make_interval(secs => $5::float8 / 1000) END
-     WHERE n.id = $1 AND n.lease_token = $2 AND n.status = 'pending'
-     RETURNING n.status`,
-    [c.id, c.leaseToken, failure.statusCode, failure.error.slice(0, 2_000), failure.retryInMs, failure.giveUp, maxAttempts],
-  );
-  return rows[0]?.status ?? null;
-}
+/** The table's row lifecycle (claim, record) is shared with the e-mail outbox: outbox-rows.ts, outbox-deliverer.ts. */
+export const NOTIFICATIONS: OutboxTable = { name: 'outgoing_notifications', doneStatus: 'delivered', doneAtColumn: 'delivered_at' };
 
 interface NotificationRow {
   id: string;

@@ -8,6 +8,7 @@ import { ensureStripeEventBackfillSchedule } from '../webhooks/stripe-event-back
 import { createWorkers, runWorkers } from './create-workers.js';
 import { createLogger, type Logger } from '../logger.js';
 import { startNotificationDeliverer } from '../notifications/deliverer.js';
+import { startReceiptDeliverer } from '../notifications/email-receipts.js';
 import { describeRoutes, loadTeamRoutes, type TeamRoute } from '../routes/routes-file.js';
 
 export interface RunningServiceWorkers {
@@ -56,8 +57,14 @@ export async function startServiceWorkers(
     url && secret
       ? startNotificationDeliverer({ pool: backends.pool, url, secret, logger, metrics, timeoutMs, retry: { maxAttempts } })
       : null;
+  // E-mail receipts (SMTP_URL; none: they stay pending), stopped with the workers.
+  const { smtpUrl, from, messageIdDomain, maxAttempts: receiptMaxAttempts, timeoutMs: smtpTimeoutMs } = config.receipts;
+  const receipts =
+    smtpUrl && from && messageIdDomain
+      ? startReceiptDeliverer({ pool: backends.pool, smtpUrl, from, messageIdDomain, logger, metrics, timeoutMs: smtpTimeoutMs, retry: { maxAttempts: receiptMaxAttempts } })
+      : null;
   const running = runWorkers(workers, abort.signal).finally(async () => {
-    await deliverer?.stop();
+    await Promise.all([deliverer?.stop(), receipts?.stop()]);
     await connection.close();
   });
   return {

@@ -29,6 +29,8 @@ export interface WorkerProcessOptions {
   stripeTimeoutMs?: number;
   logLevel?: string;
   readyTimeoutMs?: number;
+  /** More of the child's environment (e.g. SMTP_URL). */
+  env?: Record<string, string>;
 }
 
 const OUTPUT_LIMIT = 16_000;
@@ -49,6 +51,7 @@ export async function startWorkerProcess(ctx: TestContext, opts: WorkerProcessOp
       STRIPE_TIMEOUT_MS: String(opts.stripeTimeoutMs ?? 8_000),
       LOG_LEVEL: opts.logLevel ?? 'warn',
       SHUTDOWN_GRACE_MS: '2000',
+      ...opts.env,
     }),
   });
   const worker = wrap(child);
