@@ -174,6 +174,25 @@ export const SUBSCRIPTION_CHANGED = 'subscription.changed';
 export const subscriptionNotificationId = (subscriptionId: string, version: number, fingerprint: string): string =>
   `stripe:subscription:${subscriptionId}:v${version}:${fingerprint.slice(0, 16)}`;
 
+/** A subscription's state as payconfirm shows it, to the API, the CLI and receivers of `subscription.changed` (snake_case, ISO times, money as minor units + currency). */
+export interface SubscriptionFacts {
+  customer_id: string;
+  /** The payconfirm account linked to the customer, if any. */
+  account_id: string | null;
+  status: string;
+  currency: string;
+  items: SubscriptionItemView[];
+  current_period_start: string | null;
+  current_period_end: string | null;
+  cancel_at_period_end: boolean;
+  cancel_at: string | null;
+  canceled_at: string | null;
+  ended_at: string | null;
+  trial_end: string | null;
+  pause_collection: { behavior: string; resumes_at: string | null } | null;
+  livemode: boolean;
+}
+
 /** `subscription.changed`: one per change of a subscription's state (its creation in payconfirm included). */
 export interface SubscriptionChanged {
   type: typeof SUBSCRIPTION_CHANGED;
@@ -185,21 +204,7 @@ export interface SubscriptionChanged {
     version: number;
     /** The status before this change; null for version 1. */
     previous_status: string | null;
-    customer_id: string;
-    /** The payconfirm account linked to the customer, if any. */
-    account_id: string | null;
-    status: string;
-    currency: string;
-    items: SubscriptionItemView[];
-    current_period_start: string | null;
-    current_period_end: string | null;
-    cancel_at_period_end: boolean;
-    cancel_at: string | null;
-    canceled_at: string | null;
-    ended_at: string | null;
-    trial_end: string | null;
-    pause_collection: { behavior: string; resumes_at: string | null } | null;
-    livemode: boolean;
+  } & SubscriptionFacts & {
     /** The Stripe event that woke the read which saw this state (a hint for people; the read decides). */
     stripe_event_id: string | null;
     /** When Stripe was read. */

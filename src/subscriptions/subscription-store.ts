@@ -10,6 +10,7 @@ import {
   subscriptionNotificationId,
   type SubscriptionItemView,
   type SubscriptionState,
+  type SubscriptionFacts,
 } from './subscription-state.js';
 
 /**
@@ -148,22 +149,8 @@ async function notify(
 }
 
 /** A stored subscription, as the API and the CLI show it (snake_case, ISO times, money as minor units + currency). */
-export interface StoredSubscription {
+export interface StoredSubscription extends SubscriptionFacts {
   id: string;
-  customer_id: string;
-  account_id: string | null;
-  status: string;
-  currency: string;
-  items: SubscriptionItemView[];
-  current_period_start: string | null;
-  current_period_end: string | null;
-  cancel_at_period_end: boolean;
-  cancel_at: string | null;
-  canceled_at: string | null;
-  ended_at: string | null;
-  trial_end: string | null;
-  pause_collection: { behavior: string; resumes_at: string | null } | null;
-  livemode: boolean;
   created: string;
   version: number;
   last_event_id: string | null;
