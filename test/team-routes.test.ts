@@ -20,9 +20,9 @@ import { ledgerCreditIds } from './support/payment-probes.js';
 import { newCustomer, newPaymentIntent } from './support/payment-fixtures.js';
 import { cleanEnv, runTsEntry } from './support/run-process.js';
 import { deliver, inboxRowReaches, paymentIntentEvent, startTestRelay, startWebhookApi, subscriptionEvent, workflowExists } from './support/stripe-webhooks.js';
-import { handledEvents, startRoutedWorkers, startTeamWorker, type HandledRow, type TeamWorkerProcess } from './support/team-routes.js';
+import { handledEvents, startTeamWorker, type HandledRow, type TeamWorkerProcess } from './support/team-routes.js';
 import type { TestApi } from './support/test-api.js';
-import { createTestContext, stripeClientFor, uniqueSuffix, type RunningWorkers, type TestContext } from './support/test-context.js';
+import { createTestContext, startTestWorkers, stripeClientFor, uniqueSuffix, type RunningWorkers, type TestContext } from './support/test-context.js';
 
 /**
  * Issue 12, items 1 and 4: Stripe events routed to a team's own workflows (PAYCONFIRM_ROUTES_FILE). The team's
@@ -66,7 +66,7 @@ beforeAll(async () => {
   routesPath = join(tempDir, 'payconfirm.routes.yaml');
   writeFileSync(routesPath, testRoutesYaml());
   routes = loadRoutesFile(routesPath, { payconfirmTaskQueues: [ctx.taskQueue, stripeTaskQueueFor(ctx.taskQueue)] });
-  workers = await startRoutedWorkers(ctx, { stripe: stripeClientFor(fake.url), routes });
+  workers = await startTestWorkers(ctx, { stripe: stripeClientFor(fake.url), routes });
   api = await startWebhookApi(ctx, { stripe: stripeClientFor(fake.url) });
   relay = startTestRelay(ctx, api);
 });

@@ -1,66 +1,21 @@
 import { temporal } from '@temporalio/proto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/dev/project-paths.js';
-import { createLogger } from '../../src/logger.js';
-import { createMetrics } from '../../src/metrics.js';
-import type { TeamRoute } from '../../src/routes/routes-file.js';
-import type { StripeClient } from '../../src/stripe/stripe-client.js';
-import { connectWorker } from '../../src/temporal/connection.js';
-import { installWorkerRuntime } from '../../src/temporal/worker-runtime.js';
-import { createWorkers, runWorkers } from '../../src/worker/create-workers.js';
 import { eventually } from './eventually.js';
 import { cleanEnv } from './run-process.js';
-import { TEST_TUNING, type RunningWorkers, type TestContext } from './test-context.js';
+import type { TestContext } from './test-context.js';
+import { pollerIdentities, wrapChildProcess, type WorkerProcess } from './worker-process.js';
 
 /**
- * Team routes in tests: payconfirm's real workers (in this process) with a routes file's routes, and the team's
- * worker from examples/team-routes/ as a real child process — the one a test SIGKILLs.
+ * Team routes in tests: the team's worker from examples/team-routes/ as a real child process — the one a test
+ * SIGKILLs. (payconfirm's own workers with routes: startTestWorkers' `routes`.)
  */
 
-/** payconfirm's workers, as test-context's startTestWorkers runs them, plus team routes. */
-export async function startRoutedWorkers(ctx: TestContext, opts: { stripe: StripeClient; routes: readonly TeamRoute[] }): Promise<RunningWorkers> {
-  installWorkerRuntime({ logger: createLogger({ level: 'error', name: 'test-worker' }), level: 'ERROR' });
-  const connection = await connectWorker({ address: ctx.temporalAddress, namespace: 'default' });
-  const metrics = createMetrics();
-  const workers = await createWorkers({
-    connection,
-    namespace: 'default',
-    taskQueue: ctx.taskQueue,
-    pool: ctx.pool,
-    stripe: opts.stripe,
-    client: ctx.client,
-    metrics,
-    stripeRateLimitPerSecond: 1_000,
-    workflowBundle: { codePath: ctx.workflowBundlePath },
-    paymentWorkflowTuning: TEST_TUNING,
-    shutdownGraceTimeMs: 2_000,
-    routes: opts.routes,
-  });
-  const abort = new AbortController();
-  const running = runWorkers(workers, abort.signal);
-  return {
-    metrics,
-    async stop() {
-      abort.abort();
-      await running;
-      await connection.close();
-    },
-  };
-}
-
 /** examples/team-routes/worker.ts running as its own process. */
-export interface TeamWorkerProcess {
-  readonly pid: number;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
-  /** SIGKILL: no drain; its sockets and task slots are simply gone. */
-  kill(): Promise<void>;
-  /** SIGTERM (the SDK drains), SIGKILL after `graceMs`. */
-  stop(graceMs?: number): Promise<void>;
-}
+export type TeamWorkerProcess = WorkerProcess;
 
-const { TaskQueueKind, TaskQueueType } = temporal.api.enums.v1;
+const { TaskQueueType } = temporal.api.enums.v1;
 
 /** Starts the example team worker on `taskQueue`; resolves once Temporal lists it (`<pid>@host`) polling for workflow tasks. */
 export async function startTeamWorker(ctx: TestContext, opts: { taskQueue: string; stripeApiBase: string }): Promise<TeamWorkerProcess> {
@@ -76,17 +31,13 @@ export async function startTeamWorker(ctx: TestContext, opts: { taskQueue: strin
       STRIPE_API_BASE: opts.stripeApiBase,
     }),
   });
-  const worker = wrap(child);
+  const worker = wrapChildProcess(child);
   try {
     await eventually(
       async () => {
         if (child.exitCode !== null || child.signalCode !== null) throw new Error(`team worker exited early:\n${worker.output()}`);
-        const res = await ctx.connection.workflowService.describeTaskQueue({
-          namespace: 'default',
-          taskQueue: { name: opts.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-          taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        });
-        return (res.pollers ?? []).some((p) => (p.identity ?? '').startsWith(`${worker.pid}@`));
+        const pollers = await pollerIdentities(ctx.connection, opts.taskQueue, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW);
+        return pollers.some((identity) => identity.startsWith(`${worker.pid}@`));
       },
       Boolean,
       { timeoutMs: 90_000, intervalMs: 250, description: `team worker ${worker.pid} polling ${opts.taskQueue}` },
@@ -96,34 +47,6 @@ export async function startTeamWorker(ctx: TestContext, opts: { taskQueue: strin
     throw new Error(`${(err as Error).message}\n--- team worker output ---\n${worker.output()}`);
   }
   return worker;
-}
-
-function wrap(child: ChildProcess): TeamWorkerProcess {
-  if (child.pid === undefined) throw new Error('the team worker did not start');
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-16_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const alive = () => child.exitCode === null && child.signalCode === null;
-  return {
-    pid: child.pid,
-    exited,
-    output: () => output,
-    async kill() {
-      if (alive()) child.kill('SIGKILL');
-      await exited;
-    },
-    async stop(graceMs = 10_000) {
-      if (!alive()) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
 }
 
 /** A row of the example team's own table (examples/team-routes/activities.ts). */

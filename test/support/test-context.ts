@@ -4,6 +4,7 @@ import { inject } from 'vitest';
 import { migrateUp } from '../../src/db/migrate.js';
 import { createPool, quoteIdent, type Pool } from '../../src/db/pool.js';
 import type { MoneyPolicy } from '../../src/domain/credit-policy.js';
+import type { TeamRoute } from '../../src/routes/routes-file.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { installWorkerRuntime } from '../../src/temporal/worker-runtime.js';
@@ -80,6 +81,8 @@ export async function startTestWorkers(
     moneyPolicy?: MoneyPolicy;
     /** The client the event activities reach payment workflows with (default: the context's own). */
     activityClient?: Client;
+    /** A routes file's team routes (src/routes/). */
+    routes?: readonly TeamRoute[];
   },
 ): Promise<RunningWorkers> {
   // Tests inject failures on purpose: the SDK's per-attempt warnings would drown the report.
@@ -98,6 +101,7 @@ export async function startTestWorkers(
     workflowBundle: { codePath: ctx.workflowBundlePath },
     paymentWorkflowTuning: opts.tuning ?? TEST_TUNING,
     ...(opts.moneyPolicy ? { moneyPolicy: opts.moneyPolicy } : {}),
+    ...(opts.routes ? { routes: opts.routes } : {}),
     shutdownGraceTimeMs: 2_000,
   });
   const abort = new AbortController();

@@ -54,7 +54,7 @@ export async function startWorkerProcess(ctx: TestContext, opts: WorkerProcessOp
       ...opts.env,
     }),
   });
-  const worker = wrap(child);
+  const worker = wrapChildProcess(child);
   try {
     await eventually(
       async () => {
@@ -87,7 +87,8 @@ export function serviceEnv(ctx: TestContext, extra: Record<string, string>): Nod
   });
 }
 
-function wrap(child: ChildProcess): WorkerProcess {
+/** A spawned child as a WorkerProcess: its last output kept, SIGKILL or SIGTERM-then-SIGKILL, awaited. */
+export function wrapChildProcess(child: ChildProcess): WorkerProcess {
   if (child.pid === undefined) throw new Error('the worker process did not start');
   let output = '';
   const keep = (chunk: Buffer) => {
@@ -126,7 +127,8 @@ async function pollsBoth(ctx: TestContext, pid: number): Promise<boolean> {
   return workflows.some(mine) && stripeActivities.some(mine);
 }
 
-async function pollerIdentities(connection: Connection, taskQueue: string, taskQueueType: temporal.api.enums.v1.TaskQueueType): Promise<string[]> {
+/** Identities (`<pid>@host`) of the workers Temporal lists polling `taskQueue` for tasks of `taskQueueType`. */
+export async function pollerIdentities(connection: Connection, taskQueue: string, taskQueueType: temporal.api.enums.v1.TaskQueueType): Promise<string[]> {
   const res = await connection.workflowService.describeTaskQueue({
     namespace: 'default',
     taskQueue: { name: taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
