@@ -9,9 +9,9 @@ import type { paymentReconcileWorkflow } from '../workflows/payment-reconcile-wo
 import { eventually } from './support/eventually.js';
 import type { FakeStripe } from './support/fake-stripe/index.js';
 import { waitForAttention } from './support/operator-fixtures.js';
-import { expectBooksFollowStripe, ledgerOf, movementsOf, paymentSettles } from './support/payment-books.js';
+import { expectBooksFollowStripe, movementsOf, paymentSettles } from './support/payment-books.js';
 import { newCustomer, newPaymentIntent, type Customer } from './support/payment-fixtures.js';
-import { deliver, inboxRowReaches, paymentIntentEvent, startWebhookStack, type WebhookStack } from './support/stripe-webhooks.js';
+import { creditedAndRefundedByWebhook, deliver, inboxRowReaches, paymentIntentEvent, startWebhookStack, type WebhookStack } from './support/stripe-webhooks.js';
 import { createTestContext, uniqueSuffix, type TestContext } from './support/test-context.js';
 
 /**
@@ -52,18 +52,7 @@ async function scrape(url: string): Promise<Map<string, number>> {
 const apiMetrics = () => scrape(`${stack.api.url}/metrics`);
 const workerCounters = () => scrape(workerMetrics.url);
 
-/** A payment credited by its webhook, refunded once by another (each settled). */
-async function creditedAndRefunded(amount: number, refund: number): Promise<{ c: Customer; pi: string; refundId: string }> {
-  const c = await newCustomer(ctx, fake);
-  const pi = newPaymentIntent(fake, c.customerId, { amount });
-  const refundId = fake.refundPaymentIntent(pi, refund).id;
-  const event = paymentIntentEvent(fake, 'payment_intent.succeeded', pi);
-  expect((await deliver(stack.api.url, event)).status).toBe(200);
-  await inboxRowReaches(ctx.pool, event.id, 'processed');
-  await paymentSettles(ctx, pi);
-  expect(movementsOf(await ledgerOf(ctx, pi))).toEqual([['payment_credit', amount], ['refund_debit', -refund]]);
-  return { c, pi, refundId };
-}
+const creditedAndRefunded = (amount: number, refund: number) => creditedAndRefundedByWebhook(ctx, stack, amount, refund);
 
 /** Starts the run the Schedule would start now, and waits for its result. */
 async function triggerScheduledRun(scheduleId: string) {

@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inTransaction } from '../src/db/pool.js';
 import { runPayconfirm, type CliRun } from './support/cli-process.js';
 import type { FakeStripe } from './support/fake-stripe/index.js';
-import { expectBooksFollowStripe, ledgerOf, mirrorOf, movementsOf, paymentSettles } from './support/payment-books.js';
-import { newCustomer, newPaymentIntent, type Customer } from './support/payment-fixtures.js';
-import { deliver, inboxRowReaches, paymentIntentEvent, startWebhookStack, type WebhookStack } from './support/stripe-webhooks.js';
+import { expectBooksFollowStripe, mirrorOf, movementsOf, paymentSettles } from './support/payment-books.js';
+import { creditedAndRefundedByWebhook, startWebhookStack, type WebhookStack } from './support/stripe-webhooks.js';
 import { createTestContext, type TestContext } from './support/test-context.js';
 
 /**
@@ -36,18 +35,7 @@ const reconcile = (args: string[]): Promise<CliRun> =>
     STRIPE_API_BASE: fake.url,
   });
 
-/** A payment credited by its webhook, refunded once by another (each settled). */
-async function creditedAndRefunded(amount: number, refund: number): Promise<{ c: Customer; pi: string; refundId: string }> {
-  const c = await newCustomer(ctx, fake);
-  const pi = newPaymentIntent(fake, c.customerId, { amount });
-  const refundId = fake.refundPaymentIntent(pi, refund).id;
-  const event = paymentIntentEvent(fake, 'payment_intent.succeeded', pi);
-  expect((await deliver(stack.api.url, event)).status).toBe(200);
-  await inboxRowReaches(ctx.pool, event.id, 'processed');
-  await paymentSettles(ctx, pi);
-  expect(movementsOf(await ledgerOf(ctx, pi))).toEqual([['payment_credit', amount], ['refund_debit', -refund]]);
-  return { c, pi, refundId };
-}
+const creditedAndRefunded = (amount: number, refund: number) => creditedAndRefundedByWebhook(ctx, stack, amount, refund);
 
 const driftOf = (run: CliRun, pi: string) => (run.json?.payments as any[]).find((p) => p.payment_intent_id === pi)?.drift as any[];
 

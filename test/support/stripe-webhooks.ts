@@ -8,9 +8,12 @@ import { createLogger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics.js';
 import type { StripeClient } from '../../src/stripe/stripe-client.js';
 import { startInboxRelay, type InboxRelay, type InboxRelayOptions } from '../../src/webhooks/inbox-relay.js';
+import { expect } from 'vitest';
 import { eventually } from './eventually.js';
 import { startFakeStripe, type EventObject, type FakeStripe } from './fake-stripe/index.js';
 import { newId, unixSeconds } from './fake-stripe/ids.js';
+import { ledgerOf, movementsOf, paymentSettles } from './payment-books.js';
+import { newCustomer, newPaymentIntent, type Customer } from './payment-fixtures.js';
 import { callApi, startTestApi, TEST_WEBHOOK_SECRET, type JsonResponse, type TestApi } from './test-api.js';
 import { startTestWorkers, stripeClientFor, type RunningWorkers, type TestContext } from './test-context.js';
 import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
@@ -187,4 +190,22 @@ export async function workflowExists(client: Client, workflowId: string): Promis
 export async function inboxCount(pool: Pool, where = 'true', params: unknown[] = []): Promise<number> {
   const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM stripe_webhook_events WHERE ${where}`, params);
   return rows[0]!.n;
+}
+
+/** A payment credited by its webhook, refunded once (in Stripe before the webhook), each settled in the books. */
+export async function creditedAndRefundedByWebhook(
+  ctx: TestContext,
+  stack: WebhookStack,
+  amount: number,
+  refund: number,
+): Promise<{ c: Customer; pi: string; refundId: string }> {
+  const c = await newCustomer(ctx, stack.fake);
+  const pi = newPaymentIntent(stack.fake, c.customerId, { amount });
+  const refundId = stack.fake.refundPaymentIntent(pi, refund).id;
+  const event = paymentIntentEvent(stack.fake, 'payment_intent.succeeded', pi);
+  expect((await deliver(stack.api.url, event)).status).toBe(200);
+  await inboxRowReaches(ctx.pool, event.id, 'processed');
+  await paymentSettles(ctx, pi);
+  expect(movementsOf(await ledgerOf(ctx, pi))).toEqual([['payment_credit', amount], ['refund_debit', -refund]]);
+  return { c, pi, refundId };
 }
