@@ -9,6 +9,8 @@ import {
   startOutboxDeliverer,
   type OutboxAttemptResult,
   type OutboxRetryPolicy,
+  loopTuningOf,
+  type OutboxLoopTuning,
 } from './outbox-deliverer.js';
 import { notificationSigner, type NotificationSigner } from './signing.js';
 
@@ -35,7 +37,7 @@ export function describeEndpoint(url: string): string {
   return `${u.protocol}//${u.host}${u.pathname}`;
 }
 
-export interface NotificationDelivererOptions {
+export interface NotificationDelivererOptions extends OutboxLoopTuning {
   pool: Pool;
   /** NOTIFICATION_WEBHOOK_URL. */
   url: string;
@@ -46,16 +48,6 @@ export interface NotificationDelivererOptions {
   /** NOTIFICATION_TIMEOUT_MS: one POST, connect to last byte. Default 10 s. */
   timeoutMs?: number;
   retry?: Partial<NotificationRetryPolicy>;
-  /** Rows claimed (and POSTed concurrently) per round. Default 20. */
-  batchSize?: number;
-  /** With nothing due, look again this often. Default 1 s. */
-  pollIntervalMs?: number;
-  /** How long a claim holds a row; must exceed the timeout. Default max(60 s, 3 × timeout). */
-  leaseSeconds?: number;
-  /** While Postgres fails: wait initialMs doubling to maxMs between rounds. */
-  backoff?: { initialMs: number; maxMs: number };
-  /** For tests: the random source of the jitter. */
-  random?: () => number;
 }
 
 export interface NotificationDeliverer {
@@ -146,11 +138,7 @@ export function startNotificationDeliverer(opts: NotificationDelivererOptions): 
     deadLetterHint: '`payconfirm notifications list --status dead`, then `notifications replay`',
     timeoutMs,
     retry,
-    ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
-    ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
-    ...(opts.leaseSeconds !== undefined ? { leaseSeconds: opts.leaseSeconds } : {}),
-    ...(opts.backoff !== undefined ? { backoff: opts.backoff } : {}),
-    ...(opts.random !== undefined ? { random: opts.random } : {}),
+    ...loopTuningOf(opts),
     onDone: (n) => metrics?.notificationsDelivered.inc({ type: n.type }),
     onFailedAttempt: (reason) => metrics?.notificationAttemptsFailed.inc({ reason }),
     onDead: (n) => metrics?.notificationsDeadLettered.inc({ type: n.type }),

@@ -3,7 +3,15 @@ import nodemailer from 'nodemailer';
 import type { Pool } from '../db/pool.js';
 import { scrubSecrets, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { DEFAULT_OUTBOX_RETRY_POLICY, startOutboxDeliverer, type OutboxAttemptResult, type OutboxDeliverer, type OutboxRetryPolicy } from './outbox-deliverer.js';
+import {
+  DEFAULT_OUTBOX_RETRY_POLICY,
+  loopTuningOf,
+  startOutboxDeliverer,
+  type OutboxAttemptResult,
+  type OutboxDeliverer,
+  type OutboxLoopTuning,
+  type OutboxRetryPolicy,
+} from './outbox-deliverer.js';
 import type { ClaimedRow, OutboxTable } from './outbox-rows.js';
 
 /**
@@ -73,7 +81,7 @@ export function describeSmtpServer(url: string): string {
   return `${u.protocol}//${u.host}`;
 }
 
-export interface ReceiptDelivererOptions {
+export interface ReceiptDelivererOptions extends OutboxLoopTuning {
   pool: Pool;
   /** SMTP_URL: `smtp://[user:pass@]host:port` (STARTTLS when offered) or `smtps://…` (TLS from the start). */
   smtpUrl: string;
@@ -86,11 +94,6 @@ export interface ReceiptDelivererOptions {
   /** SMTP_TIMEOUT_MS: connecting, the greeting, and each wait for an answer. Default 10 s. */
   timeoutMs?: number;
   retry?: Partial<OutboxRetryPolicy>;
-  batchSize?: number;
-  pollIntervalMs?: number;
-  leaseSeconds?: number;
-  backoff?: { initialMs: number; maxMs: number };
-  random?: () => number;
 }
 
 /**
@@ -148,11 +151,7 @@ export function startReceiptDeliverer(opts: ReceiptDelivererOptions): OutboxDeli
     deadLetterHint: "its row in outgoing_emails has status 'dead' and last_error",
     timeoutMs,
     retry,
-    ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
-    ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
-    ...(opts.leaseSeconds !== undefined ? { leaseSeconds: opts.leaseSeconds } : {}),
-    ...(opts.backoff !== undefined ? { backoff: opts.backoff } : {}),
-    ...(opts.random !== undefined ? { random: opts.random } : {}),
+    ...loopTuningOf(opts),
     onDone: () => metrics?.receiptsSent.inc(),
     onFailedAttempt: (reason) => metrics?.receiptAttemptsFailed.inc({ reason }),
     onDead: () => metrics?.receiptsDeadLettered.inc(),

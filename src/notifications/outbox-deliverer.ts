@@ -45,7 +45,27 @@ export type OutboxAttemptResult =
       giveUp: boolean;
     };
 
-export interface OutboxDelivererOptions {
+/** How an outbox loop polls (every deliverer's own options carry these; the defaults suit production). */
+export interface OutboxLoopTuning {
+  /** Rows claimed (and sent concurrently) per round. Default 20. */
+  batchSize?: number;
+  /** With nothing due, look again this often. Default 1 s. */
+  pollIntervalMs?: number;
+  /** How long a claim holds a row; must exceed the timeout. Default max(60 s, 3 × timeout). */
+  leaseSeconds?: number;
+  /** While Postgres fails: wait initialMs doubling to maxMs between rounds. */
+  backoff?: { initialMs: number; maxMs: number };
+  /** For tests: the random source of the jitter. */
+  random?: () => number;
+}
+
+/** The loop tuning a deliverer's options set (undefined ones left to the defaults). */
+export const loopTuningOf = (o: OutboxLoopTuning): OutboxLoopTuning =>
+  Object.fromEntries(
+    (['batchSize', 'pollIntervalMs', 'leaseSeconds', 'backoff', 'random'] as const).filter((k) => o[k] !== undefined).map((k) => [k, o[k]]),
+  ) as OutboxLoopTuning;
+
+export interface OutboxDelivererOptions extends OutboxLoopTuning {
   pool: Pool;
   table: OutboxTable;
   /** Sends one claimed row; must not throw (a failure is a result). Bounded in time by the channel's own timeout. */
@@ -62,11 +82,6 @@ export interface OutboxDelivererOptions {
   /** Attempt length bound (for the default lease). */
   timeoutMs: number;
   retry: OutboxRetryPolicy;
-  batchSize?: number;
-  pollIntervalMs?: number;
-  leaseSeconds?: number;
-  backoff?: { initialMs: number; maxMs: number };
-  random?: () => number;
   onDone?(row: ClaimedRow): void;
   onFailedAttempt?(reason: string): void;
   onDead?(row: ClaimedRow): void;
