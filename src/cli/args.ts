@@ -43,3 +43,19 @@ export function millisecondsOption(name: string, value: string | undefined, fall
 export function withOptionalValue(argv: string[], name: string, fallback: number): string[] {
   return argv.map((token, i) => (token === `--${name}` && !/^\d+$/.test(argv[i + 1] ?? '') ? `--${name}=${fallback}` : token));
 }
+
+/** A listing's selection: `--type` (a type, or a prefix ending in `*`), `--since` (ISO), `--limit` (1–1000). */
+export interface ListSelection {
+  type?: string;
+  since?: Date;
+  limit: number;
+}
+
+/** Checks --type, --since and --limit of a list or bulk command; `typeNoun` names the type in the error (`an event type`). */
+export function listSelection(values: { type?: string | undefined; since?: string | undefined; limit: string }, typeNoun: string): ListSelection {
+  if (values.type !== undefined && !/^[a-z][a-z0-9_.]*\*?$/.test(values.type)) throw new UsageError(`--type is ${typeNoun}, or a prefix ending in *`);
+  const since = values.since === undefined ? undefined : new Date(values.since);
+  if (since && Number.isNaN(since.getTime())) throw new UsageError('--since wants an ISO date or date-time');
+  if (!/^([1-9]\d{0,2}|1000)$/.test(values.limit)) throw new UsageError('--limit is a whole number from 1 to 1000');
+  return { limit: Number(values.limit), ...(values.type ? { type: values.type } : {}), ...(since ? { since } : {}) };
+}

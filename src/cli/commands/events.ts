@@ -1,6 +1,6 @@
 import { findInboxEvent, INBOX_STATUSES, listInboxEvents, type InboxRow, type InboxStatus } from '../../db/webhook-inbox.js';
 import { EVENT_ID } from '../../domain/stripe-ids.js';
-import { noPositionals, onePositional, parseCommandArgs } from '../args.js';
+import { listSelection, noPositionals, onePositional, parseCommandArgs } from '../args.js';
 import { replayStripeEvent, type ReplayOutcome } from '../../webhooks/stripe-event-replay.js';
 import { cliConfig, withPool, withTemporal } from '../cli-env.js';
 import { CliFailure, EXIT, UsageError } from '../cli-errors.js';
@@ -47,14 +47,7 @@ const COLUMNS: Column<InboxRow>[] = [
   { header: 'OUTCOME', value: (r) => r.lastError ?? r.outcome, maxWidth: 80 },
 ];
 
-/** --type, --since and --limit, checked: the selection `events list` and `events replay --status` share. */
-function listFilter(values: { type?: string | undefined; since?: string | undefined; limit: string }): { type?: string; since?: Date; limit: number } {
-  if (values.type !== undefined && !/^[a-z][a-z0-9_.]*\*?$/.test(values.type)) throw new UsageError('--type is an event type, or a prefix ending in *');
-  const since = values.since === undefined ? undefined : new Date(values.since);
-  if (since && Number.isNaN(since.getTime())) throw new UsageError('--since wants an ISO date or date-time');
-  if (!/^([1-9]\d{0,2}|1000)$/.test(values.limit)) throw new UsageError('--limit is a whole number from 1 to 1000');
-  return { limit: Number(values.limit), ...(values.type ? { type: values.type } : {}), ...(since ? { since } : {}) };
-}
+const listFilter = (values: { type?: string | undefined; since?: string | undefined; limit: string }) => listSelection(values, 'an event type');
 
 async function list(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {

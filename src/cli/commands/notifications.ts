@@ -7,7 +7,7 @@ import {
   type NotificationStatus,
   type OutgoingNotification,
 } from '../../notifications/outbox.js';
-import { noPositionals, onePositional, parseCommandArgs } from '../args.js';
+import { listSelection, noPositionals, onePositional, parseCommandArgs } from '../args.js';
 import { cliConfig, withPool } from '../cli-env.js';
 import { CliFailure, EXIT, UsageError } from '../cli-errors.js';
 import { subcommandOf, type CommandGroup } from '../command.js';
@@ -49,13 +49,7 @@ const COLUMNS: Column<OutgoingNotification>[] = [
   { header: 'LAST', value: (n) => n.lastError ?? (n.lastStatusCode === null ? null : `HTTP ${n.lastStatusCode}`), maxWidth: 60 },
 ];
 
-function listFilter(values: { type?: string | undefined; since?: string | undefined; limit: string }): { type?: string; since?: Date; limit: number } {
-  if (values.type !== undefined && !/^[a-z][a-z0-9_.]*\*?$/.test(values.type)) throw new UsageError('--type is a notification type, or a prefix ending in *');
-  const since = values.since === undefined ? undefined : new Date(values.since);
-  if (since && Number.isNaN(since.getTime())) throw new UsageError('--since wants an ISO date or date-time');
-  if (!/^([1-9]\d{0,2}|1000)$/.test(values.limit)) throw new UsageError('--limit is a whole number from 1 to 1000');
-  return { limit: Number(values.limit), ...(values.type ? { type: values.type } : {}), ...(since ? { since } : {}) };
-}
+const listFilter = (values: { type?: string | undefined; since?: string | undefined; limit: string }) => listSelection(values, 'a notification type');
 
 const SELECT_OPTIONS = {
   status: { type: 'string' },
