@@ -2,6 +2,7 @@ import type { Pool } from '../db/pool.js';
 import { scrubSecrets, type Logger } from '../logger.js';
 import { createWakeablePause } from '../runtime/wakeable-pause.js';
 import { claimDueRows, markRowDone, recordFailedRowAttempt, type ClaimedRow, type OutboxTable } from './outbox-rows.js';
+import { backoffMs } from '../runtime/backoff.js';
 
 /**
  * How an outbox row is retried: `maxAttempts` attempts in all, the wait after the n-th failure
@@ -20,8 +21,7 @@ export interface OutboxRetryPolicy {
 export const DEFAULT_OUTBOX_RETRY_POLICY: OutboxRetryPolicy = { maxAttempts: 45, initialMs: 10_000, maxMs: 2 * 3_600_000, jitter: 0.2 };
 
 /** The wait (before jitter) after the `failures`-th failed attempt (1-based). */
-export const baseRetryDelayMs = (failures: number, p: Pick<OutboxRetryPolicy, 'initialMs' | 'maxMs'>): number =>
-  Math.min(p.maxMs, p.initialMs * 2 ** Math.min(Math.max(failures - 1, 0), 40));
+export const baseRetryDelayMs = (failures: number, p: Pick<OutboxRetryPolicy, 'initialMs' | 'maxMs'>): number => backoffMs(failures, p);
 
 /** How long a row is retried before it is dead, without jitter: the sum of the waits between its attempts. */
 export function retryHorizonMs(p: OutboxRetryPolicy): number {
@@ -160,7 +160,7 @@ export function startOutboxDeliverer(opts: OutboxDelivererOptions): OutboxDelive
         if (failures === 1 || failures % 20 === 0) {
           log.warn({ err: { message: scrubSecrets((err as Error).message) }, failedRounds: failures }, `${noun} deliverer cannot read the outbox; backing off`);
         }
-        await pause(Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(failures - 1, 16)), false);
+        await pause(backoffMs(failures, backoff), false);
       }
     }
   }

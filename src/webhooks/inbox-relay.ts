@@ -12,6 +12,7 @@ import { scrubSecrets, type Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { isTemporalDownOrBusy, isTemporalMisconfigured } from '../temporal/service-errors.js';
 import { startStripeEventWorkflow, type StripeEventWorkflowStarter } from '../temporal/stripe-event-workflow-client.js';
+import { backoffMs } from '../runtime/backoff.js';
 import { createWakeablePause } from '../runtime/wakeable-pause.js';
 
 export interface InboxRelayOptions {
@@ -149,7 +150,7 @@ export function startInboxRelay(opts: InboxRelayOptions): InboxRelay {
         if (elapsedMs < earliestNextMs) await pause(earliestNextMs - elapsedMs, false);
       }
       if (result === 'idle') await pause(pollIntervalMs, true);
-      else if (result === 'failing') await pause(Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(failures - 1, 16)), false);
+      else if (result === 'failing') await pause(backoffMs(failures, backoff), false);
     }
   }
 
