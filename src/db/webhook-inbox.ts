@@ -1,5 +1,4 @@
-import type { EventOutcome, StripeEventSummary } from '../domain/stripe-events.js';
-import { isPaymentEventType } from '../routes/route-matching.js';
+import { isPaymentEventType, type EventOutcome, type StripeEventSummary } from '../domain/stripe-events.js';
 import type { Pool } from './pool.js';
 
 /** The inbox (`stripe_webhook_events`): one row per Stripe event id. States are described in the migration. */

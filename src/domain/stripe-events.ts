@@ -90,6 +90,17 @@ export function eventTypeGroups(types: readonly string[] = HANDLED_EVENT_TYPES, 
   return groups;
 }
 
+/**
+ * The types payconfirm's payment routing takes (credit, refunds, disputes, and the nudges of a waiting payment). A
+ * team route may not claim them: money moves through the payment workflow and its ledger keys only, and a team that
+ * wants to know about a movement gets it from the outgoing notifications (one per ledger movement, keyed by it),
+ * not from an event body that may come late, twice or out of order. It also keeps the payment path as it is: an
+ * event of these types never waits on a route lookup.
+ */
+export const PAYMENT_EVENT_TYPES: readonly string[] = [...PAYMENT_START_TYPES, ...MONEY_MOVED_TYPES, ...INFORM_TYPES];
+
+export const isPaymentEventType = (type: string): boolean => PAYMENT_EVENT_TYPES.includes(type);
+
 /** Where the event workflow left an event: its final inbox status and an outcome `code: detail` for people. */
 export interface EventOutcome {
   status: 'processed' | 'ignored' | 'failed';

@@ -1,20 +1,10 @@
-import { eventTypeGroups, HANDLED_EVENT_TYPES, INFORM_TYPES, MONEY_MOVED_TYPES, PAYMENT_START_TYPES } from '../domain/stripe-events.js';
+import { eventTypeGroups, HANDLED_EVENT_TYPES, isPaymentEventType, PAYMENT_EVENT_TYPES } from '../domain/stripe-events.js';
 
 /**
  * Team routes' pure rules: which event types a route pattern takes, which types stay payconfirm's alone, and what
  * the backfill lists. Workflow-safe (pure): the event workflow and the relay's start use them too.
  */
 
-/**
- * The types payconfirm's payment routing takes (credit, refunds, disputes, and the nudges of a waiting payment). A
- * team route may not claim them: money moves through the payment workflow and its ledger keys only, and a team that
- * wants to know about a movement gets it from the outgoing notifications (one per ledger movement, keyed by it),
- * not from an event body that may come late, twice or out of order. It also keeps the payment path as it is: an
- * event of these types never waits on a route lookup.
- */
-export const PAYMENT_EVENT_TYPES: readonly string[] = [...PAYMENT_START_TYPES, ...MONEY_MOVED_TYPES, ...INFORM_TYPES];
-
-export const isPaymentEventType = (type: string): boolean => PAYMENT_EVENT_TYPES.includes(type);
 
 /** An exact type (`customer.created`) or a prefix wildcard (`customer.subscription.*`). */
 export const EVENT_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?$/;

@@ -1,9 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { StripeEventSummary } from '../domain/stripe-events.js';
+import { isPaymentEventType, type StripeEventSummary } from '../domain/stripe-events.js';
 import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
 import type { stripeEventWorkflow } from '../../workflows/stripe-event-workflow.js';
-import { isPaymentEventType } from '../routes/route-matching.js';
 import { PRIORITY } from './priorities.js';
 import { PaymentIntentIdKey, StripeEventTypeKey } from './search-attributes.js';
 
