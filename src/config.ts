@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationMinutes } from './domain/duration.js';
 import type { MoneyPolicy } from './domain/credit-policy.js';
 import { stripeTaskQueueFor } from './temporal/task-queues.js';
 import { isNotificationSecret } from './notifications/signing.js';
@@ -28,8 +29,7 @@ const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).m
 const parseReconcileDuration = (offAllowed: boolean) => (value: string, ctx: z.RefinementCtx<string>) => {
   const v = value.trim().toLowerCase();
   if (offAllowed && v === 'off') return null;
-  const m = /^(\d{1,6})\s*(m|h|d)$/.exec(v);
-  const minutes = m ? Number(m[1]) * { m: 1, h: 60, d: 1_440 }[m[2] as 'm' | 'h' | 'd'] : NaN;
+  const minutes = durationMinutes(v.replace(/\s+/g, '')) ?? NaN;
   if (!(minutes >= 5 && minutes <= 30 * 1_440)) {
     ctx.addIssue({ code: 'custom', message: `must be a duration from 5m to 30d, like 24h or 2d${offAllowed ? ", or off" : ''}` });
     return z.NEVER;

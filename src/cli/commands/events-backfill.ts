@@ -1,4 +1,5 @@
 import { STRIPE_EVENT_LIST_DAYS } from '../../domain/stripe-event-backfill.js';
+import { durationMinutes } from '../../domain/duration.js';
 import { startManualStripeEventBackfill } from '../../webhooks/stripe-event-backfill-schedule.js';
 import type { StripeEventBackfillResult } from '../../../workflows/stripe-event-backfill-workflow.js';
 import { millisecondsOption, noPositionals, parseCommandArgs } from '../args.js';
@@ -18,18 +19,17 @@ prints pages, events listed, inserted and already present. It waits --wait MS (d
 running then: exit 2 (it goes on: its workflow id is printed). Needs TEMPORAL_ADDRESS and TEMPORAL_TASK_QUEUE.
 `;
 
-const AGE = /^(\d{1,6})([mhd])$/;
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DAY_MS = 86_400_000;
 
 /** --since: an ISO date / date-time, or an age (`90m`, `6h`, `3d`) before `now`; within Stripe's 30 days. */
 export function parseBackfillSince(value: string | undefined, now: Date): Date {
   if (value === undefined) throw new UsageError('--since is required: an ISO date or date-time, or an age like 6h or 3d');
-  const age = AGE.exec(value);
-  const since = age ? new Date(now.getTime() - Number(age[1]) * UNIT_MS[age[2] as keyof typeof UNIT_MS]) : new Date(value);
-  if (Number.isNaN(since.getTime()) || (!age && !/^\d{4}-\d{2}-\d{2}/.test(value))) {
+  const ageMinutes = durationMinutes(value);
+  const since = ageMinutes !== null ? new Date(now.getTime() - ageMinutes * 60_000) : new Date(value);
+  if (Number.isNaN(since.getTime()) || (ageMinutes === null && !/^\d{4}-\d{2}-\d{2}/.test(value))) {
     throw new UsageError(`--since wants an ISO date or date-time, or an age like 6h or 3d; got ${JSON.stringify(value)}`);
   }
-  if (since.getTime() < now.getTime() - STRIPE_EVENT_LIST_DAYS * UNIT_MS.d) {
+  if (since.getTime() < now.getTime() - STRIPE_EVENT_LIST_DAYS * DAY_MS) {
     throw new UsageError(`--since goes back at most ${STRIPE_EVENT_LIST_DAYS} days: Stripe lists no older events`);
   }
   if (since.getTime() > now.getTime()) throw new UsageError('--since is in the future');
