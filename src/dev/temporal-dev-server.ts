@@ -12,7 +12,17 @@ export interface TemporalDevServerOptions {
   dbFile?: string;
   logFile?: string;
   namespace?: string;
+  /** history.transferProcessorMaxPollRPS; default DEV_TRANSFER_QUEUE_POLLS_PER_SECOND (benchmarks compare). */
+  transferQueuePollsPerSecond?: number;
 }
+
+/**
+ * How often a second the history service may read its transfer queue (workflow and activity tasks on their way to
+ * matching), per shard. Temporal's default is 20 and the dev server has one shard: past a burst of a dozen payments
+ * every task then waited 20–50 ms to be read, on every hop of every workflow (bench/dispatch-latency.ts). At 200 a
+ * task waits at most 5 ms; throughput is unchanged within the noise (docs/architecture.md, "Throughput, measured").
+ */
+export const DEV_TRANSFER_QUEUE_POLLS_PER_SECOND = 200;
 
 export interface TemporalDevServer {
   readonly address: string;
@@ -46,6 +56,8 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
     // Task-queue priority (src/temporal/priorities.ts): the matcher that honours priority keys.
     '--dynamic-config-value', 'matching.useNewMatcher=true',
+    // Tasks reach matching without waiting for the history service's next read of its queue (see the constant).
+    '--dynamic-config-value', `history.transferProcessorMaxPollRPS=${opts.transferQueuePollsPerSecond ?? DEV_TRANSFER_QUEUE_POLLS_PER_SECOND}`,
   ];
   const proc: ManagedProcess = startManagedProcess(opts.cliPath, args, { logFile: opts.logFile });
   let exitedEarly = false;
