@@ -4,6 +4,8 @@
  * the backlog drains, and confirm latency while 5,000 webhook-started payments drain. `npm run bench`.
  *
  *   npm run bench -- [--payments 300] [--concurrency 50] [--rate 200] [--seconds 10] [--backlog 5000]
+ *                    [--confirms 30] [--worker-nice 10] [--relay-pace 200] [--transfer-reads 200]
+ *                    [--only throughput,confirm,ack,drain]
  *
  * Topology, as in production: payconfirm's API (webhook route + inbox relay) and its worker run as their own
  * processes (the worker niced, so acknowledging webhooks keeps the CPU first); the naive handler is its own process
@@ -24,10 +26,11 @@ import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
 import { freePort } from '../src/dev/free-port.js';
 import { ensureTool, TEMPORAL_CLI } from '../src/dev/go-tools.js';
 import { projectRoot } from '../src/dev/project-paths.js';
-import { startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
+import { DEV_TRANSFER_QUEUE_POLLS_PER_SECOND, startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { startOrAttachPayment } from '../src/temporal/payment-workflow-client.js';
 import { startFakeStripe, type FakeStripe } from '../test/support/fake-stripe/index.js';
+import { cpuMsPer, cpuSecondsOf, findPid } from './process-cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,8 +42,13 @@ const { values } = parseArgs({
     confirms: { type: 'string', default: '30' },
     'worker-nice': { type: 'string', default: '10' },
     'relay-pace': { type: 'string', default: '200' },
+    /** history.transferProcessorMaxPollRPS of the dev server (Temporal's default is 20; payconfirm's dev server 200). */
+    'transfer-reads': { type: 'string', default: String(DEV_TRANSFER_QUEUE_POLLS_PER_SECOND) },
+    /** Run only some parts: throughput, confirm, ack, drain (comma-separated). */
+    only: { type: 'string', default: 'throughput,confirm,ack,drain' },
   },
 });
+const PARTS = new Set(values.only!.split(','));
 const WORKER_NICE = Number(values['worker-nice']);
 const RELAY_PACE = values['relay-pace']!;
 const PAYMENTS = Number(values.payments);
@@ -201,7 +209,12 @@ const succeededEventOf = (fake: FakeStripe, c: Customer): { pi: string; body: st
 
 const dir = mkdtempSync(join(tmpdir(), 'payconfirm-bench-'));
 const postgres = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port: await freePort() });
-const temporal = await startTemporalDevServer({ cliPath: await ensureTool(TEMPORAL_CLI), port: await freePort(), dbFile: join(dir, 'temporal.db') });
+const temporal = await startTemporalDevServer({
+  cliPath: await ensureTool(TEMPORAL_CLI),
+  port: await freePort(),
+  dbFile: join(dir, 'temporal.db'),
+  transferQueuePollsPerSecond: Number(values['transfer-reads']),
+});
 const fake = await startFakeStripe();
 const children: Array<{ stop(): Promise<void> }> = [];
 try {
@@ -232,6 +245,17 @@ try {
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const worker = await spawnService(['--import', 'tsx', 'src/worker/main.ts'], { ...service, LOG_LEVEL: 'info' }, /worker running/, { nice: WORKER_NICE });
   children.push(worker);
+  // Who spends the CPU (Linux /proc): the dev server, payconfirm's two processes, the naive handler, Postgres (the
+  // postmaster and its backends) and this process (load generator, Temporal client, the fake Stripe).
+  const pids = {
+    temporal: findPid('start-dev', `--port ${temporal.address.split(':').at(-1)} `),
+    postgres: findPid('postgres', join(dir, 'pg')),
+    worker: worker.child.pid,
+    api: api.child.pid,
+    naive: naive.child.pid,
+    bench: process.pid,
+  };
+  const cpuNow = () => cpuSecondsOf(Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, [pid]])));
 
   const naiveCustomers = await customers(naivePool, fake, 10);
   const payCustomers = await customers(pool, fake, 10);
@@ -247,50 +271,70 @@ try {
   };
 
   // 1. Throughput: PAYMENTS payments, CONCURRENCY in flight (payconfirm: the payment workflow, as a webhook starts it).
-  const naivePis = Array.from({ length: PAYMENTS }, (_, i) => newPayment(fake, naiveCustomers[i % naiveCustomers.length]!));
-  let naiveRun = { latencies: [] as number[], seconds: 0 };
-  const naiveRequests = await requestsDuring(async () => {
-    naiveRun = await closedLoop(PAYMENTS, CONCURRENCY, async (i) => void (await postJson(`${naiveUrl}/confirm`, { payment_intent_id: naivePis[i] })));
-  });
-  const payPis = Array.from({ length: PAYMENTS }, (_, i) => newPayment(fake, payCustomers[i % payCustomers.length]!));
-  let payRun = { latencies: [] as number[], seconds: 0 };
-  const payRequests = await requestsDuring(async () => {
-    payRun = await closedLoop(PAYMENTS, CONCURRENCY, async (i) => {
-      const outcome = await (await startOrAttachPayment({ client, taskQueue: TASK_QUEUE }, payPis[i]!, 'bench')).result();
-      if (outcome.status !== 'credited') throw new Error(`bench: ${payPis[i]} ended ${outcome.status}`);
+  if (PARTS.has('throughput')) {
+    const naivePis = Array.from({ length: PAYMENTS }, (_, i) => newPayment(fake, naiveCustomers[i % naiveCustomers.length]!));
+    let naiveRun = { latencies: [] as number[], seconds: 0 };
+    const naiveCpuBefore = cpuNow();
+    const naiveRequests = await requestsDuring(async () => {
+      naiveRun = await closedLoop(PAYMENTS, CONCURRENCY, async (i) => void (await postJson(`${naiveUrl}/confirm`, { payment_intent_id: naivePis[i] })));
     });
-  });
-  const history = Math.max(...(await Promise.all(payPis.slice(0, 5).map(async (pi) => (await client.workflow.getHandle(pi).describe()).historyLength))));
-  const naivePerSecond = round1(PAYMENTS / naiveRun.seconds);
-  const payPerSecond = round1(PAYMENTS / payRun.seconds);
-  rows.push({ figure: `credited payments/s (${PAYMENTS}, ${CONCURRENCY} in flight)`, naive: naivePerSecond, payconfirm: payPerSecond, 'payconfirm ÷ naive': ratio(payPerSecond, naivePerSecond), goal: '≥ 100/s' });
-  rows.push({ figure: 'history events per credited payment', naive: '—', payconfirm: history, 'payconfirm ÷ naive': '—', goal: '≤ 15' });
-  rows.push(requestsRow('Stripe requests per credited payment (webhook-started)', naiveRequests, payRequests, PAYMENTS));
+    const payPis = Array.from({ length: PAYMENTS }, (_, i) => newPayment(fake, payCustomers[i % payCustomers.length]!));
+    let payRun = { latencies: [] as number[], seconds: 0 };
+    const naiveCpu = cpuMsPer(naiveCpuBefore, cpuNow(), PAYMENTS);
+    const payCpuBefore = cpuNow();
+    const payRequests = await requestsDuring(async () => {
+      payRun = await closedLoop(PAYMENTS, CONCURRENCY, async (i) => {
+        const outcome = await (await startOrAttachPayment({ client, taskQueue: TASK_QUEUE }, payPis[i]!, 'bench')).result();
+        if (outcome.status !== 'credited') throw new Error(`bench: ${payPis[i]} ended ${outcome.status}`);
+      });
+    });
+    const payCpu = cpuMsPer(payCpuBefore, cpuNow(), PAYMENTS);
+    const history = Math.max(...(await Promise.all(payPis.slice(0, 5).map(async (pi) => (await client.workflow.getHandle(pi).describe()).historyLength))));
+    const naivePerSecond = round1(PAYMENTS / naiveRun.seconds);
+    const payPerSecond = round1(PAYMENTS / payRun.seconds);
+    rows.push({ figure: `credited payments/s (${PAYMENTS}, ${CONCURRENCY} in flight)`, naive: naivePerSecond, payconfirm: payPerSecond, 'payconfirm ÷ naive': ratio(payPerSecond, naivePerSecond), goal: '≥ 100/s' });
+    rows.push({ figure: 'history events per credited payment', naive: '—', payconfirm: history, 'payconfirm ÷ naive': '—', goal: '≤ 15' });
+    rows.push(requestsRow('Stripe requests per credited payment (webhook-started)', naiveRequests, payRequests, PAYMENTS));
+    if (naiveCpu && payCpu) {
+      const naiveTotal = round1(naiveCpu.naive! + naiveCpu.postgres! + naiveCpu.bench!);
+      const payTotal = round1(payCpu.temporal! + payCpu.worker! + payCpu.api! + payCpu.postgres! + payCpu.bench!);
+      rows.push({ figure: 'CPU ms per credited payment, all processes', naive: naiveTotal, payconfirm: payTotal, 'payconfirm ÷ naive': ratio(payTotal, naiveTotal), goal: '' });
+      rows.push({
+        figure: '  of which',
+        naive: `handler ${naiveCpu.naive}, postgres ${naiveCpu.postgres}, bench ${naiveCpu.bench}`,
+        payconfirm: `temporal ${payCpu.temporal}, worker ${payCpu.worker}, api ${payCpu.api}, postgres ${payCpu.postgres}, bench ${payCpu.bench}`,
+        'payconfirm ÷ naive': '—',
+        goal: 'bench: load, client, fake Stripe',
+      });
+    }
+  }
 
   // 2. Confirm, one at a time.
-  const confirmOne = async (url: string, body: unknown, headers: Record<string, string>) => {
-    const t0 = performance.now();
-    const res = await postJson(url, body, headers);
-    if (res.status !== 200) throw new Error(`bench: confirm answered ${res.status} ${JSON.stringify(res.body)}`);
-    return performance.now() - t0;
-  };
-  const naiveConfirm: number[] = [];
-  const naiveConfirmRequests = await requestsDuring(async () => {
-    for (let i = 0; i < CONFIRMS; i++) naiveConfirm.push(await confirmOne(`${naiveUrl}/confirm`, { payment_intent_id: newPayment(fake, naiveCustomers[0]!) }, {}));
-  });
-  const payConfirm: number[] = [];
-  const payConfirmRequests = await requestsDuring(async () => {
-    for (let i = 0; i < CONFIRMS; i++) {
-      const c = payCustomers[i % payCustomers.length]!;
-      payConfirm.push(await confirmOne(`${apiUrl}/billing/confirm_payment`, { payment_intent_id: newPayment(fake, c) }, { authorization: `Bearer ${c.apiKey}` }));
-    }
-  });
-  for (const p of [0.5, 0.95] as const) {
-    const n = percentile(naiveConfirm, p);
-    const q = percentile(payConfirm, p);
-    rows.push({ figure: `confirm one at a time, p${p * 100} ms`, naive: n, payconfirm: q, 'payconfirm ÷ naive': ratio(q, n), goal: p === 0.5 ? '≤ 3× naive' : '' });
+  if (PARTS.has('confirm')) {
+    const confirmOne = async (url: string, body: unknown, headers: Record<string, string>) => {
+      const t0 = performance.now();
+      const res = await postJson(url, body, headers);
+      if (res.status !== 200) throw new Error(`bench: confirm answered ${res.status} ${JSON.stringify(res.body)}`);
+      return performance.now() - t0;
+    };
+    const naiveConfirm: number[] = [];
+    const naiveConfirmRequests = await requestsDuring(async () => {
+      for (let i = 0; i < CONFIRMS; i++) naiveConfirm.push(await confirmOne(`${naiveUrl}/confirm`, { payment_intent_id: newPayment(fake, naiveCustomers[0]!) }, {}));
+    });
+    const payConfirm: number[] = [];
+    const payConfirmRequests = await requestsDuring(async () => {
+      for (let i = 0; i < CONFIRMS; i++) {
+        const c = payCustomers[i % payCustomers.length]!;
+        payConfirm.push(await confirmOne(`${apiUrl}/billing/confirm_payment`, { payment_intent_id: newPayment(fake, c) }, { authorization: `Bearer ${c.apiKey}` }));
+      }
+    });
+    for (const p of [0.5, 0.95] as const) {
+      const n = percentile(naiveConfirm, p);
+      const q = percentile(payConfirm, p);
+      rows.push({ figure: `confirm one at a time, p${p * 100} ms`, naive: n, payconfirm: q, 'payconfirm ÷ naive': ratio(q, n), goal: p === 0.5 ? '≤ 3× naive' : '' });
   }
   rows.push(requestsRow('Stripe requests per confirmed payment', naiveConfirmRequests, payConfirmRequests, CONFIRMS));
+  }
 
   // 3. Webhook acknowledgement at RATE/s for SECONDS s, 20 % duplicates, while the backlog drains (open loop).
   const deliveries = (cs: Customer[]) => {
@@ -307,32 +351,35 @@ try {
     }
     return { bodies, pis };
   };
-  const naiveBurst = deliveries(naiveCustomers);
-  const naiveAcks = await openLoop(naiveBurst.bodies.length, RATE, async (i) => {
-    if ((await deliver(naiveUrl, naiveBurst.bodies[i]!)) !== 200) throw new Error('bench: naive delivery failed');
-  });
-  const payBurst = deliveries(payCustomers);
-  const drainBegan = performance.now();
-  const payAcks = await openLoop(payBurst.bodies.length, RATE, async (i) => {
-    const status = await deliver(apiUrl, payBurst.bodies[i]!);
-    if (status !== 200) throw new Error(`bench: delivery answered ${status}`);
-  });
-  await until(async () => (await credits(pool, payBurst.pis)) === payBurst.pis.length, 'burst credited');
-  const burstDrainSeconds = (performance.now() - drainBegan) / 1000;
-  for (const p of [0.5, 0.99] as const) {
-    const n = percentile(naiveAcks, p);
-    const q = percentile(payAcks, p);
-    rows.push({ figure: `webhook ack p${p * 100} ms at ${RATE}/s, backlog draining`, naive: n, payconfirm: q, 'payconfirm ÷ naive': ratio(q, n), goal: p === 0.99 ? '≤ 2× naive' : '' });
+  if (PARTS.has('ack')) {
+    const naiveBurst = deliveries(naiveCustomers);
+    const naiveAcks = await openLoop(naiveBurst.bodies.length, RATE, async (i) => {
+      if ((await deliver(naiveUrl, naiveBurst.bodies[i]!)) !== 200) throw new Error('bench: naive delivery failed');
+    });
+    const payBurst = deliveries(payCustomers);
+    const drainBegan = performance.now();
+    const payAcks = await openLoop(payBurst.bodies.length, RATE, async (i) => {
+      const status = await deliver(apiUrl, payBurst.bodies[i]!);
+      if (status !== 200) throw new Error(`bench: delivery answered ${status}`);
+    });
+    await until(async () => (await credits(pool, payBurst.pis)) === payBurst.pis.length, 'burst credited');
+    const burstDrainSeconds = (performance.now() - drainBegan) / 1000;
+    for (const p of [0.5, 0.99] as const) {
+      const n = percentile(naiveAcks, p);
+      const q = percentile(payAcks, p);
+      rows.push({ figure: `webhook ack p${p * 100} ms at ${RATE}/s, backlog draining`, naive: n, payconfirm: q, 'payconfirm ÷ naive': ratio(q, n), goal: p === 0.99 ? '≤ 2× naive' : '' });
   }
   rows.push({ figure: `  ${payBurst.pis.length} payments credited after`, naive: 'inline', payconfirm: `${round1(burstDrainSeconds)} s`, 'payconfirm ÷ naive': '—', goal: '' });
+  }
 
   // 4. Confirm while BACKLOG webhook-started payments drain.
-  const backlogBodies: string[] = [];
-  const backlogPis: string[] = [];
-  while (backlogPis.length < BACKLOG) {
-    const { pi, body } = succeededEventOf(fake, payCustomers[backlogPis.length % payCustomers.length]!);
-    backlogPis.push(pi);
-    backlogBodies.push(body);
+  if (PARTS.has('drain')) {
+    const backlogBodies: string[] = [];
+    const backlogPis: string[] = [];
+    while (backlogPis.length < BACKLOG) {
+      const { pi, body } = succeededEventOf(fake, payCustomers[backlogPis.length % payCustomers.length]!);
+      backlogPis.push(pi);
+      backlogBodies.push(body);
   }
   const backlogBegan = performance.now();
   await closedLoop(backlogBodies.length, CONCURRENCY, async (i) => {
@@ -367,10 +414,11 @@ try {
     'payconfirm ÷ naive': '—',
     goal: '',
   });
+  }
 
   console.log(
     `\npayconfirm vs a naive inline handler — ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores, fake Stripe in-process, ` +
-      `worker nice ${WORKER_NICE}, relay pace ${RELAY_PACE}/s\n`,
+      `worker nice ${WORKER_NICE}, relay pace ${RELAY_PACE}/s, transfer-queue reads ${values['transfer-reads']}/s\n`,
   );
   console.table(rows);
   await naivePool.end();
