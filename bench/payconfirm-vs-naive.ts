@@ -71,20 +71,30 @@ async function spawnService(args: string[], env: NodeJS.ProcessEnv, ready: RegEx
   const command = opts.nice ? 'nice' : process.execPath;
   const argv = opts.nice ? ['-n', String(opts.nice), process.execPath, ...args] : args;
   const child = spawn(command, argv, { cwd: projectRoot(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
+  // The services log on (the API a line a request): keep only a tail for error messages, and look for the ready
+  // line in new lines only — re-reading the whole output on every chunk cost this process more CPU than the fake
+  // Stripe and the Temporal client together.
+  let tail = '';
+  let partial = '';
+  let readyLine: string | null = null;
   const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bench: ${args.join(' ')} not ready:\n${output.slice(-3000)}`)), 90_000);
+    const timer = setTimeout(() => reject(new Error(`bench: ${args.join(' ')} not ready:\n${tail}`)), 90_000);
     const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const found = output.split('\n').find((l) => ready.test(l));
+      const text = chunk.toString();
+      tail = (tail + text).slice(-3000);
+      if (readyLine !== null) return;
+      const lines = (partial + text).split('\n');
+      partial = lines.pop()!;
+      const found = lines.find((l) => ready.test(l));
       if (found) {
+        readyLine = found;
         clearTimeout(timer);
         resolve(found);
       }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`bench: ${args.join(' ')} exited ${code}:\n${output.slice(-3000)}`)));
+    child.once('exit', (code) => reject(new Error(`bench: ${args.join(' ')} exited ${code}:\n${tail}`)));
   });
   return {
     child,
@@ -247,15 +257,15 @@ try {
   children.push(worker);
   // Who spends the CPU (Linux /proc): the dev server, payconfirm's two processes, the naive handler, Postgres (the
   // postmaster and its backends) and this process (load generator, Temporal client, the fake Stripe).
-  const pids = {
-    temporal: findPid('start-dev', `--port ${temporal.address.split(':').at(-1)} `),
-    postgres: findPid('postgres', join(dir, 'pg')),
-    worker: worker.child.pid,
-    api: api.child.pid,
-    naive: naive.child.pid,
-    bench: process.pid,
+  const processes = {
+    temporal: { pid: findPid('start-dev', `--port ${temporal.address.split(':').at(-1)} `) },
+    postgres: { pid: findPid('postgres', join(dir, 'pg')), withDescendants: true },
+    worker: { pid: worker.child.pid },
+    api: { pid: api.child.pid },
+    naive: { pid: naive.child.pid },
+    bench: { pid: process.pid },
   };
-  const cpuNow = () => cpuSecondsOf(Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, [pid]])));
+  const cpuNow = () => cpuSecondsOf(processes);
 
   const naiveCustomers = await customers(naivePool, fake, 10);
   const payCustomers = await customers(pool, fake, 10);

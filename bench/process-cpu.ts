@@ -1,7 +1,8 @@
 /**
  * CPU time of the benchmark's processes, read from /proc (Linux): which process a credited payment costs what.
- * Each named group is a set of process trees (a root and its descendants, e.g. the embedded Postgres's postmaster
- * and its backends). Elsewhere than Linux every figure is null.
+ * Each named group is one process, or a process and its descendants (the embedded Postgres's postmaster and its
+ * backends; never the benchmark's own process, whose descendants are all the others). Elsewhere than Linux every
+ * figure is null.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
@@ -41,18 +42,22 @@ export function findPid(...parts: string[]): number | null {
   return readProc().find((p) => parts.every((part) => p.cmdline.includes(part)))?.pid ?? null;
 }
 
-/** CPU seconds so far of each group: the roots' trees, descendants included. */
-export function cpuSecondsOf(groups: Record<string, readonly (number | null | undefined)[]>): Record<string, number> | null {
+export interface ProcessGroup {
+  pid: number | null | undefined;
+  /** Count the process's descendants too (Postgres's backends). */
+  withDescendants?: boolean;
+}
+
+/** CPU seconds so far of each group. */
+export function cpuSecondsOf(groups: Record<string, ProcessGroup>): Record<string, number> | null {
   if (!existsSync('/proc')) return null;
   const procs = readProc();
   const children = new Map<number, ProcStat[]>();
   for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
-  const treeCpu = (pid: number): number => {
-    const self = procs.find((p) => p.pid === pid)?.cpuSeconds ?? 0;
-    return self + (children.get(pid) ?? []).reduce((sum, c) => sum + treeCpu(c.pid), 0);
-  };
+  const own = (pid: number) => procs.find((p) => p.pid === pid)?.cpuSeconds ?? 0;
+  const treeCpu = (pid: number): number => own(pid) + (children.get(pid) ?? []).reduce((sum, c) => sum + treeCpu(c.pid), 0);
   return Object.fromEntries(
-    Object.entries(groups).map(([name, roots]) => [name, roots.reduce<number>((sum, pid) => sum + (pid ? treeCpu(pid) : 0), 0)]),
+    Object.entries(groups).map(([name, g]) => [name, g.pid ? (g.withDescendants ? treeCpu(g.pid) : own(g.pid)) : 0]),
   );
 }
 
