@@ -45,39 +45,52 @@ interface MovementRow {
   balance_transaction_id: string | null;
 }
 
-/** Reads the books of one PaymentIntent in one snapshot. */
+interface BooksRow extends Partial<MovementRow> {
+  rejected: string | null;
+  resolved_account_id: string | null;
+  mirror_skipped: string | null;
+}
+
+/**
+ * Reads the books of one PaymentIntent in one snapshot: one statement, one round trip. The lasting decisions (at
+ * most one of each kind: the unique index payment_decisions_lasting) ride on every row; no movement yet → one row
+ * of decisions alone.
+ */
 export async function loadPaymentBooks(pool: Pool, paymentIntentId: string): Promise<PaymentBooks> {
-  const [movements, decisions] = await Promise.all([
-    pool.query<MovementRow>(
-      `SELECT l.idempotency_key, l.kind, l.amount_minor, l.currency, l.id, l.created_at, l.account_id, a.stripe_customer_id,
-              COALESCE(r.balance_transaction_id, m.balance_transaction_id) AS balance_transaction_id
+  const { rows } = await pool.query<BooksRow>(
+    `WITH decided AS (
+       SELECT
+         (SELECT reason FROM payment_decisions WHERE payment_intent_id = $1 AND decision = 'reject') AS rejected,
+         (SELECT account_id FROM payment_decisions WHERE payment_intent_id = $1 AND decision = 'resolve') AS resolved_account_id,
+         (SELECT reason FROM payment_decisions WHERE payment_intent_id = $1 AND decision = 'skip_mirror') AS mirror_skipped
+     )
+     SELECT decided.*, m.*
+     FROM decided
+     LEFT JOIN (
+       SELECT l.seq, l.idempotency_key, l.kind, l.amount_minor, l.currency, l.id, l.created_at, l.account_id, a.stripe_customer_id,
+              COALESCE(r.balance_transaction_id, mi.balance_transaction_id) AS balance_transaction_id
        FROM ledger_entries l
        JOIN accounts a ON a.id = l.account_id
-       LEFT JOIN ledger_mirror m ON m.movement_key = l.idempotency_key
+       LEFT JOIN ledger_mirror mi ON mi.movement_key = l.idempotency_key
        LEFT JOIN LATERAL (
          SELECT balance_transaction_id FROM ledger_mirror_repairs WHERE movement_key = l.idempotency_key ORDER BY repaired_at DESC, id DESC LIMIT 1
        ) r ON true
        WHERE l.payment_intent_id = $1
-       ORDER BY l.seq`,
-      [paymentIntentId],
-    ),
-    pool.query<{ decision: string; account_id: string | null; reason: string | null }>(
-      `SELECT decision, account_id, reason FROM payment_decisions
-       WHERE payment_intent_id = $1 AND decision IN ('reject', 'resolve', 'skip_mirror')`,
-      [paymentIntentId],
-    ),
-  ]);
-  const credit = movements.rows.find((r) => r.kind === 'payment_credit');
-  const decided = (kind: string) => decisions.rows.find((d) => d.decision === kind);
+     ) m ON true
+     ORDER BY m.seq`,
+    [paymentIntentId],
+  );
+  const movements = rows.filter((r): r is BooksRow & MovementRow => r.idempotency_key != null);
+  const credit = movements.find((r) => r.kind === 'payment_credit');
   const lasting: PaymentDecisions = {
-    rejected: decided('reject')?.reason ?? null,
-    resolvedAccountId: decided('resolve')?.account_id ?? null,
-    mirrorSkipped: decided('skip_mirror')?.reason ?? null,
+    rejected: rows[0]?.rejected ?? null,
+    resolvedAccountId: rows[0]?.resolved_account_id ?? null,
+    mirrorSkipped: rows[0]?.mirror_skipped ?? null,
   };
   return {
     paymentIntentId,
     accountOfRecord: credit ? { accountId: credit.account_id, stripeCustomerId: credit.stripe_customer_id } : null,
-    movements: movements.rows.map((r) => ({
+    movements: movements.map((r) => ({
       key: r.idempotency_key,
       kind: r.kind,
       amountMinor: r.amount_minor,
@@ -92,11 +105,13 @@ export async function loadPaymentBooks(pool: Pool, paymentIntentId: string): Pro
 
 /**
  * Applies movements to the account in one transaction: all or none. Each is idempotent on its key, so a
- * retry or a concurrent run finds the rows already there and changes nothing.
+ * retry or a concurrent run finds the rows already there and changes nothing. One movement (a plain credit) is
+ * one INSERT statement, atomic with the balance move its trigger makes: no BEGIN/COMMIT round trips around it.
  */
 export async function applyMovements(pool: Pool, accountId: string, movements: readonly Movement[]): Promise<AppendResult[]> {
   if (movements.length === 0) return [];
   try {
+    if (movements.length === 1) return [await appendMovement(pool, accountId, movements[0]!)];
     return await inTransaction(pool, async (client) => {
       const results: AppendResult[] = [];
       for (const m of movements) results.push(await appendMovement(client, accountId, m));
