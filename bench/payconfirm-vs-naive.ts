@@ -4,7 +4,7 @@
  * the backlog drains, and confirm latency while 5,000 webhook-started payments drain. `npm run bench`.
  *
  *   npm run bench -- [--payments 300] [--concurrency 50] [--rate 200] [--seconds 10] [--backlog 5000]
- *                    [--confirms 30] [--worker-nice 10] [--relay-pace 200] [--transfer-reads 200]
+ *                    [--confirms 30] [--worker-nice 10] [--temporal-nice 0] [--relay-pace 200] [--transfer-reads 200]
  *                    [--only throughput,confirm,ack,drain]
  *
  * Topology, as in production: payconfirm's API (webhook route + inbox relay) and its worker run as their own
@@ -15,7 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Stripe from 'stripe';
@@ -41,6 +41,8 @@ const { values } = parseArgs({
     backlog: { type: 'string', default: '5000' },
     confirms: { type: 'string', default: '30' },
     'worker-nice': { type: 'string', default: '10' },
+    /** Niceness of the Temporal dev server (0: as the API; in production it runs on other machines). */
+    'temporal-nice': { type: 'string', default: '0' },
     'relay-pace': { type: 'string', default: '200' },
     /** history.transferProcessorMaxPollRPS of the dev server (Temporal's default is 20; payconfirm's dev server 200). */
     'transfer-reads': { type: 'string', default: String(DEV_TRANSFER_QUEUE_POLLS_PER_SECOND) },
@@ -255,10 +257,12 @@ try {
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const worker = await spawnService(['--import', 'tsx', 'src/worker/main.ts'], { ...service, LOG_LEVEL: 'info' }, /worker running/, { nice: WORKER_NICE });
   children.push(worker);
+  const temporalPid = findPid('start-dev', `--port ${temporal.address.split(':').at(-1)} `);
+  if (Number(values['temporal-nice']) !== 0 && temporalPid) setPriority(temporalPid, Number(values['temporal-nice']));
   // Who spends the CPU (Linux /proc): the dev server, payconfirm's two processes, the naive handler, Postgres (the
   // postmaster and its backends) and this process (load generator, Temporal client, the fake Stripe).
   const processes = {
-    temporal: { pid: findPid('start-dev', `--port ${temporal.address.split(':').at(-1)} `) },
+    temporal: { pid: temporalPid },
     postgres: { pid: findPid('postgres', join(dir, 'pg')), withDescendants: true },
     worker: { pid: worker.child.pid },
     api: { pid: api.child.pid },
@@ -428,7 +432,7 @@ try {
 
   console.log(
     `\npayconfirm vs a naive inline handler — ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores, fake Stripe in-process, ` +
-      `worker nice ${WORKER_NICE}, relay pace ${RELAY_PACE}/s, transfer-queue reads ${values['transfer-reads']}/s\n`,
+      `worker nice ${WORKER_NICE}, Temporal nice ${values['temporal-nice']}, relay pace ${RELAY_PACE}/s, transfer-queue reads ${values['transfer-reads']}/s\n`,
   );
   console.table(rows);
   await naivePool.end();
