@@ -292,9 +292,9 @@ try {
     const naiveRequests = await requestsDuring(async () => {
       naiveRun = await closedLoop(PAYMENTS, CONCURRENCY, async (i) => void (await postJson(`${naiveUrl}/confirm`, { payment_intent_id: naivePis[i] })));
     });
+    const naiveCpu = cpuMsPer(naiveCpuBefore, cpuNow(), PAYMENTS);
     const payPis = Array.from({ length: PAYMENTS }, (_, i) => newPayment(fake, payCustomers[i % payCustomers.length]!));
     let payRun = { latencies: [] as number[], seconds: 0 };
-    const naiveCpu = cpuMsPer(naiveCpuBefore, cpuNow(), PAYMENTS);
     const payCpuBefore = cpuNow();
     const payRequests = await requestsDuring(async () => {
       payRun = await closedLoop(PAYMENTS, CONCURRENCY, async (i) => {
