@@ -257,12 +257,11 @@ try {
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const worker = await spawnService(['--import', 'tsx', 'src/worker/main.ts'], { ...service, LOG_LEVEL: 'info' }, /worker running/, { nice: WORKER_NICE });
   children.push(worker);
-  const temporalPid = findPid('start-dev', `--port ${temporal.address.split(':').at(-1)} `);
-  if (Number(values['temporal-nice']) !== 0 && temporalPid) setPriority(temporalPid, Number(values['temporal-nice']));
+  if (Number(values['temporal-nice']) !== 0 && temporal.pid) setPriority(temporal.pid, Number(values['temporal-nice']));
   // Who spends the CPU (Linux /proc): the dev server, payconfirm's two processes, the naive handler, Postgres (the
   // postmaster and its backends) and this process (load generator, Temporal client, the fake Stripe).
   const processes = {
-    temporal: { pid: temporalPid },
+    temporal: { pid: temporal.pid },
     postgres: { pid: findPid('postgres', join(dir, 'pg')), withDescendants: true },
     worker: { pid: worker.child.pid },
     api: { pid: api.child.pid },

@@ -36,7 +36,7 @@ function readProc(): ProcStat[] {
   return out;
 }
 
-/** The first process whose command line contains every one of `parts` (e.g. the dev server by its port). */
+/** The first process whose command line contains every one of `parts` (e.g. the embedded Postgres by its data directory). */
 export function findPid(...parts: string[]): number | null {
   if (!existsSync('/proc')) return null;
   return readProc().find((p) => parts.every((part) => p.cmdline.includes(part)))?.pid ?? null;

@@ -27,6 +27,8 @@ export const DEV_TRANSFER_QUEUE_POLLS_PER_SECOND = 200;
 export interface TemporalDevServer {
   readonly address: string;
   readonly uiUrl: string | undefined;
+  /** The server's process id (benchmarks read its CPU time). */
+  readonly pid: number | undefined;
   /** Stops the server; with a dbFile, start again with the same options to get the same state back. */
   stop(): Promise<void>;
 }
@@ -74,6 +76,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   return {
     address,
     uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : undefined,
+    pid: proc.child.pid,
     stop: () => proc.stop(15_000),
   };
 }
