@@ -78,18 +78,18 @@ async function spawnService(args: string[], env: NodeJS.ProcessEnv, ready: RegEx
   // Stripe and the Temporal client together.
   let tail = '';
   let partial = '';
-  let readyLine: string | null = null;
+  let isReady = false;
   const line = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`bench: ${args.join(' ')} not ready:\n${tail}`)), 90_000);
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
       tail = (tail + text).slice(-3000);
-      if (readyLine !== null) return;
+      if (isReady) return;
       const lines = (partial + text).split('\n');
       partial = lines.pop()!;
       const found = lines.find((l) => ready.test(l));
       if (found) {
-        readyLine = found;
+        isReady = true;
         clearTimeout(timer);
         resolve(found);
       }
