@@ -5,7 +5,7 @@
  *
  *   npm run bench -- [--payments 300] [--concurrency 50] [--rate 200] [--seconds 10] [--backlog 5000]
  *                    [--confirms 30] [--worker-nice 10] [--temporal-nice 0] [--relay-pace 200] [--transfer-reads 200]
- *                    [--only throughput,confirm,ack,drain]
+ *                    [--only throughput,confirm,ack,drain] [--temporal-config key=value,…]
  *
  * Topology, as in production: payconfirm's API (webhook route + inbox relay) and its worker run as their own
  * processes (the worker niced, so acknowledging webhooks keeps the CPU first); the naive handler is its own process
@@ -46,6 +46,8 @@ const { values } = parseArgs({
     'relay-pace': { type: 'string', default: '200' },
     /** history.transferProcessorMaxPollRPS of the dev server (Temporal's default is 20; payconfirm's dev server 200). */
     'transfer-reads': { type: 'string', default: String(DEV_TRANSFER_QUEUE_POLLS_PER_SECOND) },
+    /** More dev-server dynamic config, `key=value,key=value` (over src/dev/temporal-dev-server.ts's DEV_DYNAMIC_CONFIG). */
+    'temporal-config': { type: 'string', default: '' },
     /** Run only some parts: throughput, confirm, ack, drain (comma-separated). */
     only: { type: 'string', default: 'throughput,confirm,ack,drain' },
   },
@@ -226,6 +228,9 @@ const temporal = await startTemporalDevServer({
   port: await freePort(),
   dbFile: join(dir, 'temporal.db'),
   transferQueuePollsPerSecond: Number(values['transfer-reads']),
+  dynamicConfig: Object.fromEntries(
+    values['temporal-config']!.split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  ),
 });
 const fake = await startFakeStripe();
 const children: Array<{ stop(): Promise<void> }> = [];
@@ -431,7 +436,7 @@ try {
 
   console.log(
     `\npayconfirm vs a naive inline handler — ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores, fake Stripe in-process, ` +
-      `worker nice ${WORKER_NICE}, Temporal nice ${values['temporal-nice']}, relay pace ${RELAY_PACE}/s, transfer-queue reads ${values['transfer-reads']}/s\n`,
+      `worker nice ${WORKER_NICE}, Temporal nice ${values['temporal-nice']}, relay pace ${RELAY_PACE}/s, transfer-queue reads ${values['transfer-reads']}/s${values['temporal-config'] ? `, dynamic config ${values['temporal-config']}` : ''}\n`,
   );
   console.table(rows);
   await naivePool.end();

@@ -14,6 +14,8 @@ export interface TemporalDevServerOptions {
   namespace?: string;
   /** history.transferProcessorMaxPollRPS; default DEV_TRANSFER_QUEUE_POLLS_PER_SECOND (benchmarks compare). */
   transferQueuePollsPerSecond?: number;
+  /** Dynamic-config values over DEV_DYNAMIC_CONFIG (benchmarks compare settings; `key` → value as the CLI takes it). */
+  dynamicConfig?: Record<string, string | number | boolean>;
 }
 
 /**
@@ -23,6 +25,24 @@ export interface TemporalDevServerOptions {
  * task waits at most 5 ms; throughput is unchanged within the noise (docs/architecture.md, "Throughput, measured").
  */
 export const DEV_TRANSFER_QUEUE_POLLS_PER_SECOND = 200;
+
+/**
+ * The dev server's dynamic config, as a production cluster would set it. Search attributes need no cache setting:
+ * `--search-attribute` writes them into the namespace before the server's services start, and ones added later
+ * (`npm start` on an older data dir) are served at once too (test/temporal-dev-server.test.ts). Temporal's own test
+ * servers set `system.forceSearchAttributesCacheRefreshOnRead`, which its docs say must not be on in production: it
+ * re-reads namespace and cluster metadata on every lookup. payconfirm's dev server set it until 2026-12; without it
+ * the CPU a payment costs was the same within the noise (docs/architecture.md, "Throughput, measured").
+ */
+export const DEV_DYNAMIC_CONFIG: Readonly<Record<string, string | number | boolean>> = {
+  // One partition per task queue: a queue-wide activity rate limit is then exact (partitions split it).
+  'matching.numTaskqueueReadPartitions': 1,
+  'matching.numTaskqueueWritePartitions': 1,
+  // Task-queue priority (src/temporal/priorities.ts): the matcher that honours priority keys.
+  'matching.useNewMatcher': true,
+  // Tasks reach matching without waiting for the history service's next read of its queue (see the constant).
+  'history.transferProcessorMaxPollRPS': DEV_TRANSFER_QUEUE_POLLS_PER_SECOND,
+};
 
 export interface TemporalDevServer {
   readonly address: string;
@@ -51,15 +71,11 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     ...(opts.dbFile ? ['--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'] : []),
     ...(opts.namespace && opts.namespace !== 'default' ? ['--namespace', opts.namespace] : []),
     ...searchAttributeFlags(),
-    // Search attributes registered at start are usable at once, and visibility reads see fresh writes.
-    '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=true',
-    // One partition per task queue: a queue-wide activity rate limit is then exact (partitions split it).
-    '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
-    '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
-    // Task-queue priority (src/temporal/priorities.ts): the matcher that honours priority keys.
-    '--dynamic-config-value', 'matching.useNewMatcher=true',
-    // Tasks reach matching without waiting for the history service's next read of its queue (see the constant).
-    '--dynamic-config-value', `history.transferProcessorMaxPollRPS=${opts.transferQueuePollsPerSecond ?? DEV_TRANSFER_QUEUE_POLLS_PER_SECOND}`,
+    ...Object.entries({
+      ...DEV_DYNAMIC_CONFIG,
+      'history.transferProcessorMaxPollRPS': opts.transferQueuePollsPerSecond ?? DEV_TRANSFER_QUEUE_POLLS_PER_SECOND,
+      ...opts.dynamicConfig,
+    }).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${String(value)}`]),
   ];
   const proc: ManagedProcess = startManagedProcess(opts.cliPath, args, { logFile: opts.logFile });
   let exitedEarly = false;
