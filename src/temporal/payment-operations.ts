@@ -1,6 +1,7 @@
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { AttentionReason, PaymentOutcome, PaymentState, RejectInput, ResolveInput, SkipMirrorInput } from '../domain/payment.js';
+import { inLanes } from '../runtime/in-lanes.js';
 import { OPERATOR_HINTS } from '../../workflows/operator-actions.js';
 import { paymentStateQuery, rejectUpdate, resolveUpdate, retryUpdate, skipMirrorUpdate } from '../../workflows/payment-messages.js';
 import type { paymentWorkflow } from '../../workflows/payment-workflow.js';
@@ -48,6 +49,9 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 const deadline = (opts: OperationOptions) => Date.now() + (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
 const handleOf = (client: Client, paymentIntentId: string) => client.workflow.getHandle<typeof paymentWorkflow>(paymentIntentId);
 
+/** State queries `listStuckPayments` has in flight at once. */
+const STATE_QUERY_LANES = 16;
+
 /** How `stateError` begins when the workflow did not answer its `state` query (its reason is unknown). */
 const STATE_QUERY_FAILED = 'state query failed';
 
@@ -59,49 +63,49 @@ export async function listStuckPayments(client: Client, opts: OperationOptions &
     for await (const execution of client.workflow.list({ query })) executions.push(execution);
     return executions;
   });
-  const stuck = await Promise.all(
-    found.map(async (execution): Promise<StuckPayment> => {
-      const attrs = execution.typedSearchAttributes;
-      const fallback = {
-        paymentIntentId: execution.workflowId,
-        runId: execution.runId,
-        taskQueue: execution.taskQueue,
-        customerId: attrs.get(StripeCustomerIdKey) ?? null,
-        accountId: attrs.get(AccountIdKey) ?? null,
-        amountMinor: attrs.get(AmountMinorKey) ?? null,
+  // A query each, STATE_QUERY_LANES at a time: thousands of stuck payments are not thousands of queries at once
+  // (each may make a worker replay the run's history).
+  const stuck = await inLanes(found, STATE_QUERY_LANES, async (execution): Promise<StuckPayment> => {
+    const attrs = execution.typedSearchAttributes;
+    const fallback = {
+      paymentIntentId: execution.workflowId,
+      runId: execution.runId,
+      taskQueue: execution.taskQueue,
+      customerId: attrs.get(StripeCustomerIdKey) ?? null,
+      accountId: attrs.get(AccountIdKey) ?? null,
+      amountMinor: attrs.get(AmountMinorKey) ?? null,
+    };
+    try {
+      const state = await client.connection.withDeadline(deadline(opts), () =>
+        client.workflow.getHandle(execution.workflowId, execution.runId).query(paymentStateQuery),
+      );
+      const attention = state.attention;
+      return {
+        ...fallback,
+        customerId: state.customerId ?? fallback.customerId,
+        accountId: state.accountId ?? fallback.accountId,
+        amountMinor: state.amountMinor ?? fallback.amountMinor,
+        currency: state.currency,
+        reason: attention?.reason ?? null,
+        detail: attention?.detail ?? null,
+        failedStage: attention?.failedStage ?? null,
+        since: attention?.since ?? null,
+        hint: attention ? OPERATOR_HINTS[attention.reason] : null,
+        stateError: attention ? null : `the workflow is at stage ${state.stage} now`,
       };
-      try {
-        const state = await client.connection.withDeadline(deadline(opts), () =>
-          client.workflow.getHandle(execution.workflowId, execution.runId).query(paymentStateQuery),
-        );
-        const attention = state.attention;
-        return {
-          ...fallback,
-          customerId: state.customerId ?? fallback.customerId,
-          accountId: state.accountId ?? fallback.accountId,
-          amountMinor: state.amountMinor ?? fallback.amountMinor,
-          currency: state.currency,
-          reason: attention?.reason ?? null,
-          detail: attention?.detail ?? null,
-          failedStage: attention?.failedStage ?? null,
-          since: attention?.since ?? null,
-          hint: attention ? OPERATOR_HINTS[attention.reason] : null,
-          stateError: attention ? null : `the workflow is at stage ${state.stage} now`,
-        };
-      } catch (err) {
-        return {
-          ...fallback,
-          currency: null,
-          reason: null,
-          detail: null,
-          failedStage: null,
-          since: null,
-          hint: null,
-          stateError: `${STATE_QUERY_FAILED} (is a payconfirm worker running on ${execution.taskQueue}?): ${(err as Error).message}`,
-        };
-      }
-    }),
-  );
+    } catch (err) {
+      return {
+        ...fallback,
+        currency: null,
+        reason: null,
+        detail: null,
+        failedStage: null,
+        since: null,
+        hint: null,
+        stateError: `${STATE_QUERY_FAILED} (is a payconfirm worker running on ${execution.taskQueue}?): ${(err as Error).message}`,
+      };
+    }
+  });
   return stuck.sort((a, b) => (a.since ?? '').localeCompare(b.since ?? ''));
 }
 
@@ -280,10 +284,6 @@ export async function sendOperatorUpdates(
   action: OperatorAction,
   opts: BulkUpdateOptions,
 ): Promise<BulkUpdateResult[]> {
-  if (!Number.isSafeInteger(opts.concurrency) || opts.concurrency < 1) throw new RangeError(`concurrency must be a whole number ≥ 1, got ${opts.concurrency}`);
-  const results: BulkUpdateResult[] = new Array(paymentIntentIds.length);
-  let next = 0;
-  let done = 0;
   const one = async (paymentIntentId: string): Promise<BulkUpdateResult> => {
     let accepted: PaymentState;
     try {
@@ -301,14 +301,5 @@ export async function sendOperatorUpdates(
       return { paymentIntentId, result: 'accepted', state: accepted };
     }
   };
-  const lane = async () => {
-    while (next < paymentIntentIds.length) {
-      const index = next++;
-      const result = await one(paymentIntentIds[index]!);
-      results[index] = result;
-      opts.onResult?.(result, ++done, paymentIntentIds.length);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency, paymentIntentIds.length) }, lane));
-  return results;
+  return inLanes(paymentIntentIds, opts.concurrency, one, opts.onResult);
 }
