@@ -6,7 +6,7 @@ import { PAYMENT_WORKFLOW_TYPE } from './temporal/payment-workflow-client.js';
 
 /**
  * Gauges of payconfirm's state, read at scrape time from the stores every process shares — Postgres (the webhook
- * inbox, the scheduled reconcile's runs) and Temporal visibility (payments waiting for an operator) — for the alert
+ * inbox, the outboxes of notifications and receipts, the scheduled reconcile's runs) and Temporal visibility (payments waiting for an operator) — for the alert
  * rules in deploy/prometheus/payconfirm-alerts.yml.
  *
  * They live in the API process (src/api/app.ts registers them): its /metrics is always served (the worker's is
@@ -33,13 +33,20 @@ export const STATE_GAUGE_NAMES = {
   reconcileDrift: 'payconfirm_reconcile_drift_payments',
   reconcileUnresolved: 'payconfirm_reconcile_unresolved_payments',
   reconcileLastRun: 'payconfirm_reconcile_last_run_timestamp_seconds',
+  outboxFailing: 'payconfirm_outbox_failing_rows',
+  outboxDead: 'payconfirm_outbox_dead_rows',
   failures: 'payconfirm_state_gauge_failures_total',
 } as const;
+
+/** The two outboxes (src/notifications/): the `outbox` label of the outbox gauges. */
+type OutboxName = 'notifications' | 'receipts';
 
 interface PostgresState {
   oldestAgeSeconds: number;
   dead: number;
   failed: number;
+  /** Per outbox (label `outbox`): rows whose last attempt failed and that wait for the next, and dead rows. */
+  outboxes: Record<OutboxName, { failing: number; dead: number }>;
   reconcile: { drifting: number; unresolved: number; finishedAtSeconds: number } | null;
 }
 
@@ -49,6 +56,10 @@ SELECT
   (SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(received_at)), 0)::float8 FROM stripe_webhook_events WHERE status IN ('received', 'dispatched')) AS oldest_age,
   (SELECT count(*)::int FROM stripe_webhook_events WHERE status = 'dead') AS dead,
   (SELECT count(*)::int FROM stripe_webhook_events WHERE status = 'failed') AS failed,
+  (SELECT count(*)::int FROM outgoing_notifications WHERE status = 'pending' AND attempts > 0) AS notifications_failing,
+  (SELECT count(*)::int FROM outgoing_notifications WHERE status = 'dead') AS notifications_dead,
+  (SELECT count(*)::int FROM outgoing_emails WHERE status = 'pending' AND attempts > 0) AS receipts_failing,
+  (SELECT count(*)::int FROM outgoing_emails WHERE status = 'dead') AS receipts_dead,
   r.drifting, r.unresolved, EXTRACT(EPOCH FROM r.finished_at)::float8 AS finished_at
 FROM (SELECT 1) one
 LEFT JOIN LATERAL (SELECT drifting, unresolved, finished_at FROM reconcile_runs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1) r ON true`;
@@ -86,6 +97,10 @@ export function registerStateGauges(metrics: Metrics, sources: StateGaugeSources
         oldestAgeSeconds: Math.max(0, Number(row.oldest_age ?? 0)),
         dead: Number(row.dead ?? 0),
         failed: Number(row.failed ?? 0),
+        outboxes: {
+          notifications: { failing: Number(row.notifications_failing ?? 0), dead: Number(row.notifications_dead ?? 0) },
+          receipts: { failing: Number(row.receipts_failing ?? 0), dead: Number(row.receipts_dead ?? 0) },
+        },
         reconcile: row.finished_at === null || row.finished_at === undefined ? null : { drifting: Number(row.drifting), unresolved: Number(row.unresolved), finishedAtSeconds: Number(row.finished_at) },
       };
     } catch {
@@ -137,5 +152,23 @@ export function registerStateGauges(metrics: Metrics, sources: StateGaugeSources
   gauge(STATE_GAUGE_NAMES.needsAttention, "Payment workflows of this deployment's task queue waiting for an operator (PaymentStage = needs_attention), from Temporal visibility", needsAttention, (n) => n);
   gauge(STATE_GAUGE_NAMES.reconcileDrift, 'PaymentIntents the latest finished scheduled reconcile found drifting (each was woken to converge); 0 before the first run', postgresState, (s) => s.reconcile?.drifting ?? 0);
   gauge(STATE_GAUGE_NAMES.reconcileUnresolved, 'PaymentIntents the latest finished scheduled reconcile left drifting once their workflow settled: an operator must act; 0 before the first run', postgresState, (s) => s.reconcile?.unresolved ?? 0);
+  const outboxGauge = (name: string, help: string, pick: (o: PostgresState['outboxes'][OutboxName]) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['outbox'] as const,
+      registers: [registry],
+      async collect() {
+        const state = await postgresState();
+        if (state === null) this.reset();
+        else for (const outbox of ['notifications', 'receipts'] as const) this.set({ outbox }, pick(state.outboxes[outbox]));
+      },
+    });
+  outboxGauge(
+    STATE_GAUGE_NAMES.outboxFailing,
+    'Outbox rows whose last delivery attempt failed, waiting for the next (status pending, attempts > 0), by outbox: notifications (outgoing_notifications), receipts (outgoing_emails)',
+    (o) => o.failing,
+  );
+  outboxGauge(STATE_GAUGE_NAMES.outboxDead, 'Outbox rows in status dead, waiting for an operator, by outbox: notifications, receipts', (o) => o.dead);
   gauge(STATE_GAUGE_NAMES.reconcileLastRun, 'When the latest scheduled reconcile run finished (Unix seconds); absent before the first run', postgresState, (s) => s.reconcile?.finishedAtSeconds ?? null);
 }

@@ -125,7 +125,7 @@ describe('deploy/prometheus/payconfirm-alerts.yml', () => {
   });
 
   it('every alert has a summary and a runbook in the README', () => {
-    const anchors = new Set(['runbook', 'a-dead-row', 'an-endpoint-outage', 'a-failed-event', 'a-backlog-after-an-outage', 'drift-found-by-reconcile', 'payments-in-needs_attention']);
+    const anchors = new Set(['runbook', 'a-dead-row', 'an-endpoint-outage', 'a-failed-event', 'a-backlog-after-an-outage', 'drift-found-by-reconcile', 'payments-in-needs_attention', 'notifications-or-receipts-failing']);
     for (const rule of rules()) {
       expect(rule.annotations.summary, rule.alert).toBeTruthy();
       expect(rule.annotations.runbook_url, rule.alert).toMatch(/^README\.md#/);
@@ -144,6 +144,10 @@ describe('deploy/prometheus/payconfirm-alerts.yml', () => {
     const samples = samplesOf(apiText);
     for (const name of [STATE_GAUGE_NAMES.inboxOldestUnprocessedAge, STATE_GAUGE_NAMES.inboxDead, STATE_GAUGE_NAMES.inboxFailed, STATE_GAUGE_NAMES.needsAttention, STATE_GAUGE_NAMES.reconcileDrift, STATE_GAUGE_NAMES.reconcileUnresolved]) {
       expect(samples.has(name), `${name} has a sample`).toBe(true);
+      expect(used.has(name), `${name} is alerted on`).toBe(true);
+    }
+    for (const name of [STATE_GAUGE_NAMES.outboxFailing, STATE_GAUGE_NAMES.outboxDead]) {
+      for (const outbox of ['notifications', 'receipts']) expect(samples.has(`${name}{outbox="${outbox}"}`), `${name} of ${outbox} has a sample`).toBe(true);
       expect(used.has(name), `${name} is alerted on`).toBe(true);
     }
     // Served by the API only (see src/state-gauges.ts): the worker's scrape has none of them.
@@ -189,6 +193,47 @@ describe('the state gauges on GET /metrics', () => {
     expect((await apiSamples()).get(STATE_GAUGE_NAMES.inboxOldestUnprocessedAge)).toBe(0);
   });
 
+  it('move with the outboxes: rows whose last attempt failed, and dead rows, of notifications and of receipts', async () => {
+    const outbox = (s: Map<string, number>, name: string, which: string) => s.get(`${name}{outbox="${which}"}`);
+    const before = await apiSamples();
+    for (const which of ['notifications', 'receipts']) {
+      expect(outbox(before, STATE_GAUGE_NAMES.outboxFailing, which)).toBe(0);
+      expect(outbox(before, STATE_GAUGE_NAMES.outboxDead, which)).toBe(0);
+    }
+    const tag = uniqueSuffix();
+    const notification = (n: string, status: string, attempts: number) =>
+      ctx.pool.query(`INSERT INTO outgoing_notifications (id, type, payload, status, attempts, dead_at) VALUES ($1, 'ledger.movement.created', '{}', $2, $3, CASE WHEN $2 = 'dead' THEN now() END)`, [
+        `test:alerts:${tag}:${n}`,
+        status,
+        attempts,
+      ]);
+    await notification('never-tried', 'pending', 0); // no receiver configured: not a failure
+    await notification('failing-1', 'pending', 3);
+    await notification('failing-2', 'pending', 1);
+    await notification('dead', 'dead', 45);
+    await notification('delivered', 'delivered', 2);
+    const { rows } = await ctx.pool.query<{ id: string }>(`INSERT INTO accounts (stripe_customer_id, name) VALUES ($1, 'alerts') RETURNING id`, [`cus_alerts${tag}`]);
+    await ctx.pool.query(
+      `INSERT INTO outgoing_emails (id, type, ledger_entry_id, account_id, recipient, payload, status, attempts, dead_at)
+       VALUES ($1, 'payment.receipt', gen_random_uuid(), $2, 'a@example.com', '{}', 'dead', 5, now()), ($3, 'payment.receipt', gen_random_uuid(), $2, 'a@example.com', '{}', 'pending', 0, NULL)`,
+      [`test:alerts:${tag}:receipt-dead`, rows[0]!.id, `test:alerts:${tag}:receipt-new`],
+    );
+    const during = await apiSamples();
+    expect(outbox(during, STATE_GAUGE_NAMES.outboxFailing, 'notifications')).toBe(2);
+    expect(outbox(during, STATE_GAUGE_NAMES.outboxDead, 'notifications')).toBe(1);
+    expect(outbox(during, STATE_GAUGE_NAMES.outboxFailing, 'receipts')).toBe(0);
+    expect(outbox(during, STATE_GAUGE_NAMES.outboxDead, 'receipts')).toBe(1);
+
+    // Delivered at last, and the dead ones replayed (pending, attempts reset) and sent.
+    await ctx.pool.query(`UPDATE outgoing_notifications SET status = 'delivered', delivered_at = now() WHERE id LIKE $1 AND status <> 'delivered'`, [`test:alerts:${tag}:%`]);
+    await ctx.pool.query(`UPDATE outgoing_emails SET status = 'sent', sent_at = now(), dead_at = NULL WHERE id LIKE $1`, [`test:alerts:${tag}:%`]);
+    const after = await apiSamples();
+    for (const which of ['notifications', 'receipts']) {
+      expect(outbox(after, STATE_GAUGE_NAMES.outboxFailing, which)).toBe(0);
+      expect(outbox(after, STATE_GAUGE_NAMES.outboxDead, which)).toBe(0);
+    }
+  });
+
   it('count payments waiting in needs_attention (Temporal visibility, this task queue only)', async () => {
     expect((await apiSamples()).get(STATE_GAUGE_NAMES.needsAttention)).toBe(0);
     const stranger = fake.createCustomer(); // linked to no payconfirm account
@@ -214,6 +259,7 @@ describe('the state gauges on GET /metrics', () => {
       expect(during.has(STATE_GAUGE_NAMES.inboxDead)).toBe(false);
       expect(during.has(STATE_GAUGE_NAMES.inboxOldestUnprocessedAge)).toBe(false);
       expect(during.has(STATE_GAUGE_NAMES.reconcileDrift)).toBe(false);
+      expect([...during.keys()].some((k) => k.startsWith(STATE_GAUGE_NAMES.outboxDead))).toBe(false);
       expect(failures(during)).toBe(failures(before) + 1);
       expect(during.get(STATE_GAUGE_NAMES.needsAttention)).toBe(0); // the other source still answers
       expect(during.has('payconfirm_confirm_answers_total') || during.has('payconfirm_process_cpu_seconds_total')).toBe(true);
