@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createAccount } from '../src/db/accounts.js';
+import { freePort } from '../src/dev/free-port.js';
 import { adjustBalance } from '../src/db/admin-adjustments.js';
 import { creditPayment } from '../src/db/ledger.js';
 import { createLogger, scrubSecrets } from '../src/logger.js';
-import { describeSmtpServer, findReceipt, formatMinor, receiptMessageId, startReceiptDeliverer } from '../src/notifications/email-receipts.js';
+import { describeSmtpServer, formatMinor, receiptMessageId, startReceiptDeliverer } from '../src/notifications/email-receipts.js';
+import { findReceipt } from '../src/notifications/receipt-outbox.js';
 import { runPayconfirm } from './support/cli-process.js';
 import { eventually } from './support/eventually.js';
 import { startFakeStripe, type FakeStripe } from './support/fake-stripe/index.js';
@@ -127,6 +129,73 @@ describe('a receipt per payment credit', () => {
     expect(describeSmtpServer('smtps://mailer:s3cret-pw@smtp.example:465')).toBe('smtps://smtp.example:465');
     expect(scrubSecrets('connect to smtp://mailer:s3cret-pw@smtp.example:587 failed')).not.toContain('s3cret-pw');
     expect(loadConfig({ SMTP_URL: 'smtp://u:p@127.0.0.1:1025', RECEIPT_FROM: FROM }).receipts).toMatchObject({ from: FROM, messageIdDomain: 'acme.example' });
+  });
+});
+
+describe('operators: payconfirm receipts list, show and replay', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext('receipts-cli');
+  });
+  afterAll(async () => {
+    await ctx?.close();
+  });
+  const cli = (args: string[]) => runPayconfirm(['receipts', ...args], { DATABASE_URL: ctx.databaseUrl, DATABASE_SCHEMA: ctx.schema });
+  const deliverer = (smtpUrl: string) =>
+    startReceiptDeliverer({ pool: ctx.pool, smtpUrl, from: FROM, messageIdDomain: DOMAIN, logger: createLogger({ level: 'silent' }), timeoutMs: 2_000, pollIntervalMs: 50, retry: { maxAttempts: 1 } });
+
+  it('a receipt dead while the SMTP server was down is listed, shown, replayed once fixed and sent under its Message-ID; a skipped one is not replayed', async () => {
+    const addressed = await createAccount(ctx.pool, { stripeCustomerId: fake.createCustomer({}).id, name: 'Replay', email: email('replay') });
+    const unaddressed = await createAccount(ctx.pool, { stripeCustomerId: fake.createCustomer({}).id, name: 'No address' });
+    const paid = `pi_replay${uniqueSuffix()}`;
+    const key = `stripe:payment_intent:${paid}`;
+    const skippedKey = `stripe:payment_intent:pi_noaddr${uniqueSuffix()}`;
+
+    // The SMTP server is down (nothing listens): with a budget of one attempt, the receipt is dead at once.
+    const down = deliverer(`smtp://127.0.0.1:${await freePort()}`);
+    try {
+      await creditPayment(ctx.pool, { accountId: addressed.account.id, paymentIntentId: paid, amountMinor: 990, currency: 'usd' });
+      await creditPayment(ctx.pool, { accountId: unaddressed.account.id, paymentIntentId: skippedKey.slice('stripe:payment_intent:'.length), amountMinor: 100, currency: 'usd' });
+      await eventually(() => findReceipt(ctx.pool, key), (r) => r?.status === 'dead', { description: 'the receipt dead' });
+    } finally {
+      await down.stop();
+    }
+
+    // Reads, a dry run and two refusals, side by side (nothing here changes a row).
+    const [dead, table, shown, shownJson, dryRun, skipped, typed] = await Promise.all([
+      cli(['list', '--status', 'dead', '--json']),
+      cli(['list']),
+      cli(['show', key]),
+      cli(['show', key, '--json']),
+      cli(['replay', '--status', 'dead', '--dry-run', '--json']),
+      cli(['replay', skippedKey]),
+      cli(['list', '--type', 'payment.receipt']),
+    ]);
+    expect(dead, dead.stderr).toMatchObject({ code: 0 });
+    expect(dead.json).toEqual([expect.objectContaining({ id: key, status: 'dead', attempts: 1, recipient: addressed.account.email })]);
+    expect(table.stdout).toMatch(new RegExp(`${key}\\s+${addressed.account.email}\\s+dead\\s+1\\s`));
+    expect(table.stdout).toContain('2 receipt(s).');
+    expect(shown.stdout).toContain(`to         ${addressed.account.email}`);
+    expect(shown.stdout).toMatch(/attempts   1; last \S+: .+/);
+    expect(shownJson.json).toMatchObject({ id: key, status: 'dead', payload: { amount_minor: 990, currency: 'usd', payment_intent_id: paid } });
+    expect(dryRun.json).toEqual({ dry_run: true, ids: [key] });
+    expect(skipped.code, 'a skipped receipt is not replayed').toBe(4);
+    expect(skipped.stdout).toContain('skipped: the account had no e-mail address');
+    expect(typed.code, '--type is the notifications\' filter').toBe(1);
+    expect(await findReceipt(ctx.pool, key)).toMatchObject({ status: 'dead' });
+
+    const replayed = await cli(['replay', '--status', 'dead', '--json']);
+    expect(replayed.json).toMatchObject({ replayed: 1, skipped: 0, outcomes: [{ id: key, result: 'replayed', was: 'dead' }] });
+    expect(await findReceipt(ctx.pool, key)).toMatchObject({ status: 'pending', attempts: 0 });
+    // The server is back: the deliverer sends it, once, under the Message-ID every attempt carries.
+    const up = deliverer(dedupMailpit.smtpUrl);
+    try {
+      await eventually(() => findReceipt(ctx.pool, key), (r) => r?.status === 'sent', { description: 'the replayed receipt sent' });
+    } finally {
+      await up.stop();
+    }
+    expect(await dedupMailpit.withMessageId(receiptMessageId(key, DOMAIN))).toHaveLength(1);
+    expect((await cli(['replay', '--status', 'dead', '--json'])).json).toMatchObject({ replayed: 0, skipped: 0 });
   });
 });
 

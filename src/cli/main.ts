@@ -12,6 +12,7 @@ import { eventsCommand } from './commands/events.js';
 import { debitCommand, refundCommand } from './commands/money-moves.js';
 import { ledgerCommand } from './commands/ledger.js';
 import { notificationsCommand } from './commands/notifications.js';
+import { receiptsCommand } from './commands/receipts.js';
 import { paymentsCommand } from './commands/payments.js';
 import { reconcileCommand } from './commands/reconcile.js';
 import { subscriptionsCommand } from './commands/subscriptions.js';
@@ -19,7 +20,7 @@ import { temporalCommand } from './commands/temporal.js';
 import { jsonText, type CliIo } from './output.js';
 
 /** `payconfirm <group> …`: dispatches to one command group; turns failures into one stderr line and an exit code. */
-const GROUPS: CommandGroup[] = [accountsCommand, confirmCommand, debitCommand, refundCommand, paymentsCommand, eventsCommand, subscriptionsCommand, notificationsCommand, ledgerCommand, reconcileCommand, dbCommand, temporalCommand];
+const GROUPS: CommandGroup[] = [accountsCommand, confirmCommand, debitCommand, refundCommand, paymentsCommand, eventsCommand, subscriptionsCommand, notificationsCommand, receiptsCommand, ledgerCommand, reconcileCommand, dbCommand, temporalCommand];
 
 const USAGE = `Usage: payconfirm <command> [options]
 

@@ -164,31 +164,3 @@ export function startReceiptDeliverer(opts: ReceiptDelivererOptions): OutboxDeli
     },
   };
 }
-
-export interface OutgoingEmail {
-  id: string;
-  status: ReceiptStatus;
-  recipient: string | null;
-  attempts: number;
-  lastStatusCode: number | null;
-  lastError: string | null;
-  sentAt: Date | null;
-  payload: ReceiptPayload;
-}
-
-export async function findReceipt(pool: Pool, movementKey: string): Promise<OutgoingEmail | null> {
-  const { rows } = await pool.query<{
-    id: string;
-    status: ReceiptStatus;
-    recipient: string | null;
-    attempts: number;
-    last_status_code: number | null;
-    last_error: string | null;
-    sent_at: Date | null;
-    payload: ReceiptPayload;
-  }>('SELECT id, status, recipient, attempts, last_status_code, last_error, sent_at, payload FROM outgoing_emails WHERE id = $1', [movementKey]);
-  const r = rows[0];
-  return r
-    ? { id: r.id, status: r.status, recipient: r.recipient, attempts: r.attempts, lastStatusCode: r.last_status_code, lastError: r.last_error, sentAt: r.sent_at, payload: r.payload }
-    : null;
-}
