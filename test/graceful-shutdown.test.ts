@@ -80,7 +80,9 @@ describe('graceful shutdown on SIGTERM', () => {
       await eventually(async () => hold.held, (n) => n === 1, { description: 'confirm request held at Stripe' });
 
       api.child.kill('SIGTERM');
-      await eventually(() => refusesConnections(url), Boolean, { description: 'API stops accepting connections' });
+      await eventually(() => refusesConnections(url), Boolean, { description: 'API stops accepting connections' }).catch((err: Error) => {
+        throw new Error(`${err.message}\nthe API's output:\n${api.output()}`);
+      });
       hold.release();
 
       const answer = await inFlight;
