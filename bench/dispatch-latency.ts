@@ -21,7 +21,7 @@ import { createPool } from '../src/db/pool.js';
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
 import { freePort } from '../src/dev/free-port.js';
 import { ensureTool, TEMPORAL_CLI } from '../src/dev/go-tools.js';
-import { DEV_TRANSFER_QUEUE_POLLS_PER_SECOND, startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
+import { DEV_TRANSFER_QUEUE_POLLS_PER_SECOND, startTemporalDevServer, TRANSFER_QUEUE_READS_KEY } from '../src/dev/temporal-dev-server.js';
 import { createLogger } from '../src/logger.js';
 import { createStripeClient } from '../src/stripe/stripe-client.js';
 import { connectClient, connectWorker } from '../src/temporal/connection.js';
@@ -59,7 +59,7 @@ async function timelines(postgresUrl: string, fake: FakeStripe, dir: string, pol
     cliPath: await ensureTool(TEMPORAL_CLI),
     port: await freePort(),
     dbFile: join(dir, `temporal-${pollsPerSecond}.db`),
-    transferQueuePollsPerSecond: pollsPerSecond,
+    dynamicConfig: { [TRANSFER_QUEUE_READS_KEY]: pollsPerSecond },
   });
   try {
     await migrateUp({ url: postgresUrl, schema });

@@ -26,7 +26,7 @@ import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
 import { freePort } from '../src/dev/free-port.js';
 import { ensureTool, TEMPORAL_CLI } from '../src/dev/go-tools.js';
 import { projectRoot } from '../src/dev/project-paths.js';
-import { DEV_TRANSFER_QUEUE_POLLS_PER_SECOND, startTemporalDevServer } from '../src/dev/temporal-dev-server.js';
+import { DEV_TRANSFER_QUEUE_POLLS_PER_SECOND, startTemporalDevServer, TRANSFER_QUEUE_READS_KEY } from '../src/dev/temporal-dev-server.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { startOrAttachPayment } from '../src/temporal/payment-workflow-client.js';
 import { startFakeStripe, type FakeStripe } from '../test/support/fake-stripe/index.js';
@@ -227,10 +227,12 @@ const temporal = await startTemporalDevServer({
   cliPath: await ensureTool(TEMPORAL_CLI),
   port: await freePort(),
   dbFile: join(dir, 'temporal.db'),
-  transferQueuePollsPerSecond: Number(values['transfer-reads']),
-  dynamicConfig: Object.fromEntries(
-    values['temporal-config']!.split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
-  ),
+  dynamicConfig: {
+    [TRANSFER_QUEUE_READS_KEY]: Number(values['transfer-reads']),
+    ...Object.fromEntries(
+      values['temporal-config']!.split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+    ),
+  },
 });
 const fake = await startFakeStripe();
 const children: Array<{ stop(): Promise<void> }> = [];

@@ -12,9 +12,7 @@ export interface TemporalDevServerOptions {
   dbFile?: string;
   logFile?: string;
   namespace?: string;
-  /** history.transferProcessorMaxPollRPS; default DEV_TRANSFER_QUEUE_POLLS_PER_SECOND (benchmarks compare). */
-  transferQueuePollsPerSecond?: number;
-  /** Dynamic-config values over DEV_DYNAMIC_CONFIG (benchmarks compare settings; `key` → value as the CLI takes it). */
+  /** Dynamic-config values over DEV_DYNAMIC_CONFIG (benchmarks compare settings, e.g. TRANSFER_QUEUE_READS_KEY; `key` → value as the CLI takes it). */
   dynamicConfig?: Record<string, string | number | boolean>;
 }
 
@@ -25,6 +23,9 @@ export interface TemporalDevServerOptions {
  * task waits at most 5 ms; throughput is unchanged within the noise (docs/architecture.md, "Throughput, measured").
  */
 export const DEV_TRANSFER_QUEUE_POLLS_PER_SECOND = 200;
+
+/** The dynamic-config key of that read rate. */
+export const TRANSFER_QUEUE_READS_KEY = 'history.transferProcessorMaxPollRPS';
 
 /**
  * The dev server's dynamic config, as a production cluster would set it. Search attributes need no cache setting:
@@ -41,7 +42,7 @@ export const DEV_DYNAMIC_CONFIG: Readonly<Record<string, string | number | boole
   // Task-queue priority (src/temporal/priorities.ts): the matcher that honours priority keys.
   'matching.useNewMatcher': true,
   // Tasks reach matching without waiting for the history service's next read of its queue (see the constant).
-  'history.transferProcessorMaxPollRPS': DEV_TRANSFER_QUEUE_POLLS_PER_SECOND,
+  [TRANSFER_QUEUE_READS_KEY]: DEV_TRANSFER_QUEUE_POLLS_PER_SECOND,
 };
 
 export interface TemporalDevServer {
@@ -71,11 +72,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     ...(opts.dbFile ? ['--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'] : []),
     ...(opts.namespace && opts.namespace !== 'default' ? ['--namespace', opts.namespace] : []),
     ...searchAttributeFlags(),
-    ...Object.entries({
-      ...DEV_DYNAMIC_CONFIG,
-      'history.transferProcessorMaxPollRPS': opts.transferQueuePollsPerSecond ?? DEV_TRANSFER_QUEUE_POLLS_PER_SECOND,
-      ...opts.dynamicConfig,
-    }).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${String(value)}`]),
+    ...Object.entries({ ...DEV_DYNAMIC_CONFIG, ...opts.dynamicConfig }).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${String(value)}`]),
   ];
   const proc: ManagedProcess = startManagedProcess(opts.cliPath, args, { logFile: opts.logFile });
   let exitedEarly = false;
