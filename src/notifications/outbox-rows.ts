@@ -6,6 +6,9 @@ import type { Pool } from '../db/pool.js';
  * become `dead`. Each table has the columns id, seq, type, payload, status, attempts, next_attempt_at, lease_until,
  * lease_token, last_attempt_at, last_status_code, last_error, dead_at and its own done-at column.
  */
+/** A row's id in every outbox table: printable ASCII, 1–255 characters (both tables' CHECK) — a movement key, a webhook-id. */
+export const OUTBOX_ROW_ID = /^[!-~]{1,255}$/;
+
 export interface OutboxTable {
   /** A trusted identifier (never user input). */
   readonly name: 'outgoing_notifications' | 'outgoing_emails';

@@ -10,9 +10,6 @@ export type NotificationStatus = 'pending' | 'delivered' | 'dead';
 
 export const NOTIFICATION_STATUSES: readonly NotificationStatus[] = ['pending', 'delivered', 'dead'];
 
-/** A notification's id is its `webhook-id`: printable ASCII, 1–255 characters (the table's CHECK). */
-export const NOTIFICATION_ID = /^[!-~]{1,255}$/;
-
 export interface OutgoingNotification {
   id: string;
   seq: number;

@@ -8,9 +8,6 @@ import type { ReceiptPayload, ReceiptStatus } from './email-receipts.js';
  */
 export const RECEIPT_STATUSES: readonly ReceiptStatus[] = ['pending', 'sent', 'dead', 'skipped'];
 
-/** A receipt's id: the credit's movement key (`stripe:payment_intent:pi_…`). */
-export const RECEIPT_ID = /^[!-~]{1,255}$/;
-
 export interface OutgoingEmail {
   id: string;
   seq: number;

@@ -1,4 +1,5 @@
 import type { Pool } from '../../db/pool.js';
+import { OUTBOX_ROW_ID } from '../../notifications/outbox-rows.js';
 import { listSelection, noPositionals, onePositional, parseCommandArgs, type ListSelection } from '../args.js';
 import { cliConfig, withPool } from '../cli-env.js';
 import { CliFailure, EXIT, UsageError } from '../cli-errors.js';
@@ -18,13 +19,12 @@ export interface OutboxCommandSpec<Row extends { id: string; status: Status; pay
   statuses: readonly Status[];
   /** What `replay --status` takes, and what a replay by id may find. */
   replayable: { bulkStatus: Status; byIdHint: string };
-  id: { pattern: RegExp; what: string };
+  /** What an id names, in messages (`notification id (its webhook-id)`); every outbox's ids have one shape, OUTBOX_ROW_ID. */
+  idWhat: string;
   /** The outbox has types to filter on (`--type`); `typeNoun` names one in errors. */
   types: { typeNoun: string } | null;
   columns: Column<Row>[];
   showLines(row: Row): string[];
-  /** What a replayed row becomes, after the count: `(pending again: the deliverer sends them)`. */
-  replayedNote: string;
   find(pool: Pool, id: string): Promise<Row | null>;
   list(pool: Pool, filter: ListSelection & { status?: Status }): Promise<Row[]>;
   /** The status the row had, or null when it was not replayed (see `skipReason`). */
@@ -51,7 +51,7 @@ export function outboxCommand<Row extends { id: string; status: Status; payload:
     if (!spec.types && values.type !== undefined) throw new UsageError(`${spec.name} have one type: --type does not apply`);
     return listSelection({ ...values, limit: values.limit ?? defaultLimit }, spec.types?.typeNoun ?? '');
   };
-  const idOf = (positionals: string[]) => onePositional(positionals, spec.id.what, spec.id.pattern);
+  const idOf = (positionals: string[]) => onePositional(positionals, spec.idWhat, OUTBOX_ROW_ID);
   const plural = `${spec.noun}(s)`;
 
   async function list(argv: string[], io: CliIo): Promise<number> {
@@ -83,7 +83,7 @@ export function outboxCommand<Row extends { id: string; status: Status; payload:
     if (values.help) return io.stdout(spec.usage), EXIT.ok;
     const bulk = values.status !== undefined;
     const selectors = spec.types ? '--type, --since and --limit' : '--since and --limit';
-    if (bulk === positionals.length > 0) throw new UsageError(`replay takes one ${spec.id.what} or --status ${spec.replayable.bulkStatus}, not both`);
+    if (bulk === positionals.length > 0) throw new UsageError(`replay takes one ${spec.idWhat} or --status ${spec.replayable.bulkStatus}, not both`);
     if (bulk && values.status !== spec.replayable.bulkStatus) throw new UsageError(`--status is ${spec.replayable.bulkStatus} (${spec.replayable.byIdHint})`);
     if (!bulk && (values.type ?? values.since ?? values.limit) !== undefined) throw new UsageError(`${selectors} select ${spec.noun}s for --status`);
     if (!bulk && values['dry-run']) throw new UsageError(`--dry-run goes with --status ${spec.replayable.bulkStatus}`);
@@ -110,7 +110,7 @@ export function outboxCommand<Row extends { id: string; status: Status; payload:
       const replayed = outcomes.filter((o) => o.result === 'replayed').length;
       const skipped = outcomes.length - replayed;
       if (values.json) io.stdout(jsonText({ replayed, skipped, outcomes }));
-      else io.stdout(`${replayed} replayed ${spec.replayedNote}, ${skipped} skipped.\n`);
+      else io.stdout(`${replayed} replayed (pending again: the deliverer sends them), ${skipped} skipped.\n`);
       return skipped > 0 && !bulk ? EXIT.refused : EXIT.ok;
     });
   }

@@ -1,5 +1,5 @@
 import type { ReceiptStatus } from '../../notifications/email-receipts.js';
-import { findReceipt, listReceipts, RECEIPT_ID, RECEIPT_STATUSES, replayReceipt, type OutgoingEmail } from '../../notifications/receipt-outbox.js';
+import { findReceipt, listReceipts, RECEIPT_STATUSES, replayReceipt, type OutgoingEmail } from '../../notifications/receipt-outbox.js';
 import type { CommandGroup } from '../command.js';
 import type { Column } from '../output.js';
 import { outboxCommand } from './outbox-command.js';
@@ -59,11 +59,10 @@ export const receiptsCommand: CommandGroup = outboxCommand<OutgoingEmail, Receip
   synopsis: 'receipts list|show|replay …                              e-mail receipts: sent, pending, dead, skipped; replay',
   statuses: RECEIPT_STATUSES,
   replayable: { bulkStatus: 'dead', byIdHint: 'replay one sent receipt by its id' },
-  id: { pattern: RECEIPT_ID, what: "receipt id (the credit's movement key)" },
+  idWhat: "receipt id (the credit's movement key)",
   types: null,
   columns: COLUMNS,
   showLines,
-  replayedNote: '(pending again: the deliverer sends them)',
   find: findReceipt,
   list: listReceipts,
   replay: replayReceipt,
