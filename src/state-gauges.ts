@@ -39,7 +39,8 @@ export const STATE_GAUGE_NAMES = {
 } as const;
 
 /** The two outboxes (src/notifications/): the `outbox` label of the outbox gauges. */
-type OutboxName = 'notifications' | 'receipts';
+const OUTBOXES = ['notifications', 'receipts'] as const;
+type OutboxName = (typeof OUTBOXES)[number];
 
 interface PostgresState {
   oldestAgeSeconds: number;
@@ -161,7 +162,7 @@ export function registerStateGauges(metrics: Metrics, sources: StateGaugeSources
       async collect() {
         const state = await postgresState();
         if (state === null) this.reset();
-        else for (const outbox of ['notifications', 'receipts'] as const) this.set({ outbox }, pick(state.outboxes[outbox]));
+        else for (const outbox of OUTBOXES) this.set({ outbox }, pick(state.outboxes[outbox]));
       },
     });
   outboxGauge(
