@@ -352,8 +352,8 @@ try {
       const n = percentile(naiveConfirm, p);
       const q = percentile(payConfirm, p);
       rows.push({ figure: `confirm one at a time, p${p * 100} ms`, naive: n, payconfirm: q, 'payconfirm ÷ naive': ratio(q, n), goal: p === 0.5 ? '≤ 3× naive' : '' });
-  }
-  rows.push(requestsRow('Stripe requests per confirmed payment', naiveConfirmRequests, payConfirmRequests, CONFIRMS));
+    }
+    rows.push(requestsRow('Stripe requests per confirmed payment', naiveConfirmRequests, payConfirmRequests, CONFIRMS));
   }
 
   // 3. Webhook acknowledgement at RATE/s for SECONDS s, 20 % duplicates, while the backlog drains (open loop).
@@ -388,8 +388,8 @@ try {
       const n = percentile(naiveAcks, p);
       const q = percentile(payAcks, p);
       rows.push({ figure: `webhook ack p${p * 100} ms at ${RATE}/s, backlog draining`, naive: n, payconfirm: q, 'payconfirm ÷ naive': ratio(q, n), goal: p === 0.99 ? '≤ 2× naive' : '' });
-  }
-  rows.push({ figure: `  ${payBurst.pis.length} payments credited after`, naive: 'inline', payconfirm: `${round1(burstDrainSeconds)} s`, 'payconfirm ÷ naive': '—', goal: '' });
+    }
+    rows.push({ figure: `  ${payBurst.pis.length} payments credited after`, naive: 'inline', payconfirm: `${round1(burstDrainSeconds)} s`, 'payconfirm ÷ naive': '—', goal: '' });
   }
 
   // 4. Confirm while BACKLOG webhook-started payments drain.
@@ -400,40 +400,40 @@ try {
       const { pi, body } = succeededEventOf(fake, payCustomers[backlogPis.length % payCustomers.length]!);
       backlogPis.push(pi);
       backlogBodies.push(body);
-  }
-  const backlogBegan = performance.now();
-  await closedLoop(backlogBodies.length, CONCURRENCY, async (i) => {
-    if ((await deliver(apiUrl, backlogBodies[i]!)) !== 200) throw new Error('bench: backlog delivery failed');
-  });
-  const during: number[] = [];
-  const answers = new Map<string, number>();
-  for (let i = 0; i < 20; i++) {
-    const c = payCustomers[i % payCustomers.length]!;
-    const t0 = performance.now();
-    const res = await postJson(`${apiUrl}/billing/confirm_payment`, { payment_intent_id: newPayment(fake, c) }, { authorization: `Bearer ${c.apiKey}` });
-    during.push(performance.now() - t0);
-    const key = `${res.status} ${String(res.body.status ?? (res.body.error as { code?: string } | undefined)?.code)}`;
-    answers.set(key, (answers.get(key) ?? 0) + 1);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const backlogLeft = BACKLOG - (await credits(pool, backlogPis));
-  await until(async () => (await credits(pool, backlogPis)) === BACKLOG, 'backlog credited');
-  const backlogSeconds = (performance.now() - backlogBegan) / 1000;
-  rows.push({
-    figure: `confirm while ${BACKLOG} webhook payments drain: p50 / p95 / max ms`,
-    naive: '—',
-    payconfirm: `${percentile(during, 0.5)} / ${percentile(during, 0.95)} / ${Math.round(Math.max(...during))}`,
-    'payconfirm ÷ naive': '—',
-    goal: 'credited within CONFIRM_WAIT_MS',
-  });
-  rows.push({ figure: '  their answers', naive: '—', payconfirm: [...answers].map(([k, v]) => `${v}× ${k}`).join(', '), 'payconfirm ÷ naive': '—', goal: 'never 503' });
-  rows.push({
-    figure: `  backlog: left when the confirms ended / drained at`,
-    naive: '—',
-    payconfirm: `${backlogLeft} / ${round1(BACKLOG / backlogSeconds)} payments/s`,
-    'payconfirm ÷ naive': '—',
-    goal: '',
-  });
+    }
+    const backlogBegan = performance.now();
+    await closedLoop(backlogBodies.length, CONCURRENCY, async (i) => {
+      if ((await deliver(apiUrl, backlogBodies[i]!)) !== 200) throw new Error('bench: backlog delivery failed');
+    });
+    const during: number[] = [];
+    const answers = new Map<string, number>();
+    for (let i = 0; i < 20; i++) {
+      const c = payCustomers[i % payCustomers.length]!;
+      const t0 = performance.now();
+      const res = await postJson(`${apiUrl}/billing/confirm_payment`, { payment_intent_id: newPayment(fake, c) }, { authorization: `Bearer ${c.apiKey}` });
+      during.push(performance.now() - t0);
+      const key = `${res.status} ${String(res.body.status ?? (res.body.error as { code?: string } | undefined)?.code)}`;
+      answers.set(key, (answers.get(key) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const backlogLeft = BACKLOG - (await credits(pool, backlogPis));
+    await until(async () => (await credits(pool, backlogPis)) === BACKLOG, 'backlog credited');
+    const backlogSeconds = (performance.now() - backlogBegan) / 1000;
+    rows.push({
+      figure: `confirm while ${BACKLOG} webhook payments drain: p50 / p95 / max ms`,
+      naive: '—',
+      payconfirm: `${percentile(during, 0.5)} / ${percentile(during, 0.95)} / ${Math.round(Math.max(...during))}`,
+      'payconfirm ÷ naive': '—',
+      goal: 'credited within CONFIRM_WAIT_MS',
+    });
+    rows.push({ figure: '  their answers', naive: '—', payconfirm: [...answers].map(([k, v]) => `${v}× ${k}`).join(', '), 'payconfirm ÷ naive': '—', goal: 'never 503' });
+    rows.push({
+      figure: `  backlog: left when the confirms ended / drained at`,
+      naive: '—',
+      payconfirm: `${backlogLeft} / ${round1(BACKLOG / backlogSeconds)} payments/s`,
+      'payconfirm ÷ naive': '—',
+      goal: '',
+    });
   }
 
   console.log(
