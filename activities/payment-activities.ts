@@ -1,5 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { findAccountById, findAccountByStripeCustomer } from '../src/db/accounts.js';
+import { releaseHold } from '../src/db/balance-holds.js';
 import { LedgerIdempotencyConflictError } from '../src/db/ledger.js';
 import {
   AccountOfRecordError,
@@ -17,8 +18,9 @@ import { MIRROR_STAGE, type AttentionReason, type CreditedOutcome, type PaymentI
 import { netMinor } from '../src/domain/payment-movements.js';
 import { planPayment, planStripeSync, type PaymentBooks } from '../src/domain/payment-plan.js';
 import type { PaymentTruth } from '../src/domain/payment-truth.js';
+import { holdsFreedByStripe } from '../src/domain/refund-allowance.js';
 import type { Metrics } from '../src/metrics.js';
-import { readPaymentTruth } from '../src/stripe/read-payment-truth.js';
+import { readPaymentTruth, truthHintsOf } from '../src/stripe/read-payment-truth.js';
 import { createStripeBooksSync } from '../src/stripe/stripe-books-sync.js';
 import type { StripeClient } from '../src/stripe/stripe-client.js';
 import { toActivityFailure } from '../src/stripe/stripe-failures.js';
@@ -153,10 +155,7 @@ export function createPaymentActivities({
         const truth =
           handed && currentAttempt() === 1 && Date.now() - handed.readAtMs <= HANDED_TRUTH_MAX_AGE_MS
             ? handed.truth
-            : await readPaymentTruth(stripe, pi, {
-                refundsBooked: books.movements.some((m) => m.kind.startsWith('refund_')),
-                disputesBooked: books.movements.some((m) => m.kind.startsWith('dispute_')),
-              }).catch((err: unknown) => Promise.reject(toActivityFailure(err, `read ${pi}`)));
+            : await readPaymentTruth(stripe, pi, truthHintsOf(books)).catch((err: unknown) => Promise.reject(toActivityFailure(err, `read ${pi}`)));
         facts = factsOf(books, truth);
 
         const plan = planPayment(truth, books, policy);
@@ -204,6 +203,8 @@ export function createPaymentActivities({
           }
           books = await loadPaymentBooks(pool, pi);
         }
+        // A refund asked through the API that failed before its debit: the credits it reserved are the account's again.
+        for (const holdId of holdsFreedByStripe(truth, books.openHoldIds ?? [])) await releaseHold(pool, holdId);
         facts = factsOf(books, truth);
         const credit = books.movements.find((m) => m.kind === 'payment_credit');
         if (!credit) throw ApplicationFailure.nonRetryable(`the books of ${pi} hold no credit after applying it`, FAILURE_TYPES.ledgerConflict);

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from './pool.js';
 import { ledgerKeyForPaymentCredit } from '../domain/idempotency-keys.js';
 import type { Movement, MovementKind } from '../domain/payment-movements.js';
+import { REFUND_HOLD_METADATA } from '../domain/refund-allowance.js';
 
 export type LedgerEntryKind = MovementKind | 'usage_debit' | 'admin_credit' | 'admin_debit';
 
@@ -162,6 +163,7 @@ export function appendMovement(db: Queryable, accountId: string, m: Movement): P
     stripeRefundId: refund ? m.stripeObjectId : null,
     stripeDisputeId: dispute ? m.stripeObjectId : null,
     reference: `Stripe ${m.kind.replace('_', ' ')} ${m.stripeObjectId}`,
+    metadata: m.holdId ? { [REFUND_HOLD_METADATA]: m.holdId } : null,
   });
 }
 

@@ -49,6 +49,7 @@ interface BooksRow extends Partial<MovementRow> {
   rejected: string | null;
   resolved_account_id: string | null;
   mirror_skipped: string | null;
+  open_holds: string[] | null;
 }
 
 /**
@@ -62,7 +63,8 @@ export async function loadPaymentBooks(pool: Pool, paymentIntentId: string): Pro
        SELECT
          (SELECT reason FROM payment_decisions WHERE payment_intent_id = $1 AND decision = 'reject') AS rejected,
          (SELECT account_id FROM payment_decisions WHERE payment_intent_id = $1 AND decision = 'resolve') AS resolved_account_id,
-         (SELECT reason FROM payment_decisions WHERE payment_intent_id = $1 AND decision = 'skip_mirror') AS mirror_skipped
+         (SELECT reason FROM payment_decisions WHERE payment_intent_id = $1 AND decision = 'skip_mirror') AS mirror_skipped,
+         (SELECT array_agg(id::text ORDER BY created_at) FROM balance_holds WHERE payment_intent_id = $1 AND status = 'held') AS open_holds
      )
      SELECT decided.*, m.*
      FROM decided
@@ -100,6 +102,7 @@ export async function loadPaymentBooks(pool: Pool, paymentIntentId: string): Pro
       balanceTransactionId: r.balance_transaction_id,
     })),
     decisions: lasting,
+    openHoldIds: rows[0]?.open_holds ?? [],
   };
 }
 

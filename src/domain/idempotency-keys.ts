@@ -26,6 +26,9 @@ export const ledgerKeyForDisputeReversal = (disputeId: string): string => `strip
  */
 export const ledgerKeyForUsageDebit = (accountId: string, callerKeyDigest: string): string => `api:debit:${accountId}:${callerKeyDigest}`;
 
+/** Hold: the credits a refund asked through the API reserves before Stripe is asked (one per caller key, ever). */
+export const holdKeyForApiRefund = (accountId: string, callerKeyDigest: string): string => `api:refund-hold:${accountId}:${callerKeyDigest}`;
+
 /** Stripe Idempotency-Key of a refund asked through the API: a retry after a lost answer gets the same refund. */
 export const stripeKeyForApiRefund = (accountId: string, callerKeyDigest: string): string => `refund:${accountId}:${callerKeyDigest}`;
 

@@ -26,6 +26,8 @@ export interface Movement {
   currency: string;
   /** The Stripe object the movement follows: `pi_…`, `re_…` or `dp_…`. */
   stripeObjectId: string;
+  /** A refund debit of a refund asked through the API: the hold it settles (same transaction, a trigger). */
+  holdId?: string;
 }
 
 /**
@@ -63,7 +65,7 @@ export function intendedMovements(truth: PaymentTruth, applied: ReadonlySet<stri
     const debitKey = ledgerKeyForRefundDebit(refund.id);
     const debited = REFUND_MONEY_LEFT.includes(refund.status) || applied.has(debitKey);
     if (!debited) continue;
-    movements.push(movement(debitKey, 'refund_debit', -refund.amountMinor, refund.currency, refund.id));
+    movements.push({ ...movement(debitKey, 'refund_debit', -refund.amountMinor, refund.currency, refund.id), ...(refund.holdId ? { holdId: refund.holdId } : {}) });
     if (REFUND_MONEY_RETURNED.includes(refund.status)) {
       movements.push(movement(ledgerKeyForRefundReversal(refund.id), 'refund_reversal', refund.amountMinor, refund.currency, refund.id));
     }

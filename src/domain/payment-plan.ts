@@ -35,6 +35,8 @@ export interface PaymentBooks {
   accountOfRecord: { accountId: string; stripeCustomerId: string } | null;
   movements: BookedMovement[];
   decisions: PaymentDecisions;
+  /** Holds still counting that refunds asked through the API placed on this payment (src/db/balance-holds.ts). */
+  openHoldIds?: readonly string[];
 }
 
 /** The credit as callers are told it (the same fields as a credited outcome): read off the books, not the ledger again. */

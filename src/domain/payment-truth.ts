@@ -12,6 +12,8 @@ export interface RefundFact {
   amountMinor: number;
   currency: string;
   status: RefundStatus;
+  /** The hold a refund asked through the API reserved (its `payconfirm_hold` metadata); its debit settles it. */
+  holdId?: string;
 }
 
 export type DisputeStatus =

@@ -3,7 +3,7 @@ import { loadPaymentBooks } from '../db/payment-books.js';
 import { compareBooks, type BooksComparison, type StripeMirrorTransaction } from '../domain/books-drift.js';
 import type { MoneyPolicy } from '../domain/credit-policy.js';
 import { OWN_METADATA_PREFIX } from '../domain/credit-policy.js';
-import { readPaymentTruth } from '../stripe/read-payment-truth.js';
+import { readPaymentTruth, truthHintsOf } from '../stripe/read-payment-truth.js';
 import type { StripeClient } from '../stripe/stripe-client.js';
 import { signalPaymentWithStart, type PaymentWorkflowStarter } from '../temporal/payment-workflow-client.js';
 import { RECONCILE_NOTICE_TYPE } from '../../workflows/payment-messages.js';
@@ -22,10 +22,7 @@ export interface ReconcileDeps {
 
 export async function reconcilePayment(deps: ReconcileDeps, paymentIntentId: string): Promise<BooksComparison> {
   const books = await loadPaymentBooks(deps.pool, paymentIntentId);
-  const truth = await readPaymentTruth(deps.stripe, paymentIntentId, {
-    refundsBooked: books.movements.some((m) => m.kind.startsWith('refund_')),
-    disputesBooked: books.movements.some((m) => m.kind.startsWith('dispute_')),
-  });
+  const truth = await readPaymentTruth(deps.stripe, paymentIntentId, truthHintsOf(books));
   const customer = books.accountOfRecord?.stripeCustomerId;
   const mirror = customer && deps.policy.balanceMirror === 'on' && books.decisions.mirrorSkipped === null ? await mirrorTransactions(deps.stripe, customer, paymentIntentId) : null;
   return compareBooks(truth, books, deps.policy, mirror);

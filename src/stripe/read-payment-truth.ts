@@ -1,5 +1,7 @@
 import type Stripe from 'stripe';
 import type { ChargeFact, DisputeFact, DisputeStatus, PaymentTruth, RefundFact, RefundStatus } from '../domain/payment-truth.js';
+import type { PaymentBooks } from '../domain/payment-plan.js';
+import { REFUND_HOLD_METADATA } from '../domain/refund-allowance.js';
 import { toPaymentIntentSnapshot } from './payment-intent-snapshot.js';
 import type { StripeClient } from './stripe-client.js';
 
@@ -15,6 +17,12 @@ export interface TruthHints {
   /** The books hold dispute movements for this PaymentIntent. */
   disputesBooked: boolean;
 }
+
+/** The hints a payment's books give: refunds are listed when any was booked or an API refund still holds credits. */
+export const truthHintsOf = (books: Pick<PaymentBooks, 'movements' | 'openHoldIds'>): TruthHints => ({
+  refundsBooked: books.movements.some((m) => m.kind.startsWith('refund_')) || (books.openHoldIds?.length ?? 0) > 0,
+  disputesBooked: books.movements.some((m) => m.kind.startsWith('dispute_')),
+});
 
 export async function readPaymentTruth(stripe: StripeClient, paymentIntentId: string, hints: TruthHints): Promise<PaymentTruth> {
   const pi = await stripe.paymentIntents.retrieve(paymentIntentId, { expand: ['latest_charge'] });
@@ -45,6 +53,7 @@ export const toRefundFact = (r: Stripe.Refund): RefundFact => ({
   amountMinor: r.amount,
   currency: r.currency,
   status: (r.status ?? 'pending') as RefundStatus,
+  ...(r.metadata?.[REFUND_HOLD_METADATA] ? { holdId: r.metadata[REFUND_HOLD_METADATA] } : {}),
 });
 
 export function toDisputeFact(d: Stripe.Dispute): DisputeFact {
