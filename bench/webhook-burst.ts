@@ -11,6 +11,8 @@
  * What to read: with the inbox, ack latency is one INSERT and does not move with Temporal's start rate; inline,
  * every answer waits for a workflow start, so it grows with the burst (and becomes 503s when Temporal is away).
  */
+import { SingleFlight } from '../src/runtime/single-flight.js';
+import { UNLIMITED_ACCOUNT_BUDGETS } from '../src/api/account-budgets.js';
 import { createStripeReadBudget } from '../src/api/stripe-read-budget.js';
 import express, { Router } from 'express';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -109,7 +111,8 @@ async function scenario(
     logger,
     metrics: createMetrics(),
     stripeReads: createStripeReadBudget(0),
-    settings: { confirmWaitMs: 0, confirmRateLimit: { perMinute: 0 }, webhookSecrets: [SECRET], webhookMaxBodyBytes: 1_048_576, moneyPolicy: { creditPaymentIntents: 'all', balanceMirror: 'on' }, idempotency: { ttlHours: 24, leaseSeconds: 60 } },
+    truthReads: new SingleFlight(),
+    settings: { confirmWaitMs: 0, accountBudgets: UNLIMITED_ACCOUNT_BUDGETS, webhookSecrets: [SECRET], webhookMaxBodyBytes: 1_048_576, moneyPolicy: { creditPaymentIntents: 'all', balanceMirror: 'on' }, idempotency: { ttlHours: 24, leaseSeconds: 60 } },
   };
   const inbox = handler.startsWith('inbox');
   const startRelay = () => startInboxRelay({ pool, events: deps.payments, logger });

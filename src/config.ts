@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AccountBudgets } from './api/account-budgets.js';
 import { durationMinutes } from './domain/duration.js';
 import type { MoneyPolicy } from './domain/credit-policy.js';
 import { stripeTaskQueueFor } from './temporal/task-queues.js';
@@ -60,7 +61,11 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CONFIRM_WAIT_MS: intFrom(0, 60_000).default(8_000),
   CONFIRM_RATE_LIMIT_PER_MINUTE: intFrom(0, 1_000_000).default(600),
+  STATUS_RATE_LIMIT_PER_MINUTE: intFrom(0, 1_000_000).default(1_200),
+  DEBIT_RATE_LIMIT_PER_MINUTE: intFrom(0, 1_000_000).default(600),
+  REFUND_RATE_LIMIT_PER_MINUTE: intFrom(0, 1_000_000).default(60),
   API_STRIPE_READS_PER_SECOND: intFrom(0, 10_000).default(10),
+  API_STRIPE_READS_PER_ACCOUNT_PER_MINUTE: intFrom(0, 600_000).default(60),
   IDEMPOTENCY_KEY_TTL_HOURS: intFrom(1, 24 * 90).default(24),
   IDEMPOTENCY_LEASE_SECONDS: intFrom(1, 3_600).default(60),
   WEBHOOK_MAX_BODY_BYTES: intFrom(1_024, 10_485_760).default(1_048_576),
@@ -109,10 +114,16 @@ export interface Config {
     rateLimitPerSecond: number;
   };
   /**
-   * confirmRateLimitPerMinute: POST /billing/confirm_payment per account and API replica; 0 disables.
-   * stripeReadsPerSecond: the API process's own Stripe reads, all callers together; 0 disables.
+   * accountBudgetsPerMinute: what one account may ask of one API replica a minute, by kind (src/api/account-budgets.ts);
+   * 0 disables a row. stripeReadsPerSecond: the API process's own Stripe reads, all callers together; 0 disables.
    */
-  http: { port: number; confirmWaitMs: number; confirmRateLimitPerMinute: number; webhookMaxBodyBytes: number; stripeReadsPerSecond: number };
+  http: {
+    port: number;
+    confirmWaitMs: number;
+    accountBudgetsPerMinute: Record<keyof AccountBudgets, number>;
+    webhookMaxBodyBytes: number;
+    stripeReadsPerSecond: number;
+  };
   webhookInboxRetentionDays: number;
   /** How long an API Idempotency-Key is remembered (money-moving POSTs). */
   idempotencyKeyTtlHours: number;
@@ -200,7 +211,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: {
       port: e.PORT,
       confirmWaitMs: e.CONFIRM_WAIT_MS,
-      confirmRateLimitPerMinute: e.CONFIRM_RATE_LIMIT_PER_MINUTE,
+      accountBudgetsPerMinute: {
+        confirm: e.CONFIRM_RATE_LIMIT_PER_MINUTE,
+        status: e.STATUS_RATE_LIMIT_PER_MINUTE,
+        spend: e.DEBIT_RATE_LIMIT_PER_MINUTE,
+        refund: e.REFUND_RATE_LIMIT_PER_MINUTE,
+        stripeReads: e.API_STRIPE_READS_PER_ACCOUNT_PER_MINUTE,
+      },
       stripeReadsPerSecond: e.API_STRIPE_READS_PER_SECOND,
       webhookMaxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
     },

@@ -51,7 +51,7 @@ beforeAll(async () => {
   const stripe = stripeClientFor(fake.url);
   [api, limitedApi] = await Promise.all([
     startTestApi(ctx, { stripe, confirmWaitMs: 10_000 }),
-    startTestApi(ctx, { stripe, confirmRateLimit: { perMinute: 1, burst: 1 } }),
+    startTestApi(ctx, { stripe, accountBudgets: { confirm: { perMinute: 1, burst: 1 } } }),
   ]);
 });
 afterAll(async () => {

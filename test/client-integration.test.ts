@@ -35,7 +35,7 @@ beforeAll(async () => {
   [api, quickApi, limitedApi] = await Promise.all([
     startTestApi(ctx, { stripe, confirmWaitMs: 10_000 }),
     startTestApi(ctx, { stripe, confirmWaitMs: 300 }),
-    startTestApi(ctx, { stripe, confirmRateLimit: { perMinute: 30, burst: 1 } }),
+    startTestApi(ctx, { stripe, accountBudgets: { confirm: { perMinute: 30, burst: 1 } } }),
   ]);
 });
 afterAll(async () => {

@@ -182,7 +182,7 @@ describe('the API\'s own Stripe writes against stripe-mock', () => {
   it('POST /billing/refunds: the keyed refund (payment_intent, amount, metadata) is accepted', async () => {
     const accountId = '3f1c2b9e-8d4a-4c7e-9b1a-2e5f6a7b8c9d';
     const key = stripeKeyForApiRefund(accountId, callerKeyDigest('caller-key-1'));
-    const created = await stripe.refunds.create(apiRefundParams(PI, 100, accountId), { idempotencyKey: key });
+    const created = await stripe.refunds.create(apiRefundParams(PI, 100, accountId, '6b0f3c1e-2a4d-4e8f-9c7b-1d2e3f4a5b6c'), { idempotencyKey: key });
     expect(created.id).toMatch(/^re_/);
     expect(responses).toEqual([{ method: 'POST', path: '/v1/refunds', status: 200, idempotencyKey: key }]);
   });

@@ -6,7 +6,8 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { StripeClient } from '../stripe/stripe-client.js';
 import type { PaymentWorkflowStarter } from '../temporal/payment-workflow-client.js';
-import type { RateLimit } from './rate-limit.js';
+import type { AccountBudgets } from './account-budgets.js';
+import type { TruthReads } from './payment-lookup.js';
 import type { StripeReadBudget } from './stripe-read-budget.js';
 
 /** Everything the HTTP API needs, injected (tests build it from the run's real servers). */
@@ -20,8 +21,8 @@ export interface ApiDeps {
   settings: {
     /** How long confirm_payment waits for the workflow before answering 202 pending. */
     confirmWaitMs: number;
-    /** Per-account limit on confirm_payment (in memory, per replica); `perMinute: 0` disables it. */
-    confirmRateLimit: RateLimit;
+    /** What one account may ask of this replica, by kind of request (in memory); `perMinute: 0` disables a row. */
+    accountBudgets: AccountBudgets;
     webhookSecrets: string[];
     webhookMaxBodyBytes: number;
     /** CREDIT_PAYMENT_INTENTS and STRIPE_BALANCE_MIRROR (confirm answers not_eligible by it). */
@@ -29,8 +30,10 @@ export interface ApiDeps {
     /** Idempotency-Key retention and a request's lease on its key (money-moving POSTs). */
     idempotency: IdempotencySettings;
   };
-  /** The API process's budget of its own Stripe reads (API_STRIPE_READS_PER_SECOND). */
+  /** The API's own Stripe reads: the account's share, then the process's (API_STRIPE_READS_PER_SECOND). */
   stripeReads: StripeReadBudget;
+  /** Stripe reads under way, shared by concurrent callers of one account and PaymentIntent. */
+  truthReads: TruthReads;
   /** Wakes the webhook inbox relay after a new inbox row (set by the webhook module). */
   onInboxRow?: () => void;
 }

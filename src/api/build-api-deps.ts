@@ -4,6 +4,8 @@ import type { Metrics } from '../metrics.js';
 import type { Backends } from '../runtime/backends.js';
 import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
 import type { ApiDeps } from './api-deps.js';
+import { SingleFlight } from '../runtime/single-flight.js';
+import { accountBudgetsPerMinute } from './account-budgets.js';
 import { createStripeReadBudget } from './stripe-read-budget.js';
 
 export function buildApiDeps(
@@ -13,6 +15,7 @@ export function buildApiDeps(
   metrics: Metrics,
   tuning?: PaymentWorkflowTuning,
 ): ApiDeps {
+  const accountBudgets = accountBudgetsPerMinute(config.http.accountBudgetsPerMinute);
   return {
     pool: backends.pool,
     stripe: backends.stripe,
@@ -20,10 +23,11 @@ export function buildApiDeps(
     payments: { client: backends.temporal.client, taskQueue: config.temporal.taskQueue, tuning },
     logger,
     metrics,
-    stripeReads: createStripeReadBudget(config.http.stripeReadsPerSecond),
+    stripeReads: createStripeReadBudget(config.http.stripeReadsPerSecond, accountBudgets.stripeReads),
+    truthReads: new SingleFlight(),
     settings: {
       confirmWaitMs: config.http.confirmWaitMs,
-      confirmRateLimit: { perMinute: config.http.confirmRateLimitPerMinute },
+      accountBudgets,
       webhookSecrets: config.stripe.webhookSecrets,
       webhookMaxBodyBytes: config.http.webhookMaxBodyBytes,
       moneyPolicy: config.moneyPolicy,

@@ -15,7 +15,8 @@ import { TemporalDeadlineError, withTemporal } from './temporal-calls.js';
 /**
  * POST /billing/confirm_payment.
  *
- * 1. Read the books (Postgres) and the PaymentIntent (Stripe): 404 unknown, 403 not the caller's.
+ * 1. Read the books (Postgres) and the PaymentIntent (Stripe): 404 unknown or not the caller's (one answer, and a
+ *    stranger to a credited payment is answered from the books, with no Stripe read).
  * 2. Fully done already (ledger credit + payconfirm's own mark on the PaymentIntent): `already_credited`.
  * 3. `planPayment` — the one decision function the workflow uses — on what is known: an operator's reject
  *    stands (409 payment_rejected), no credit purchase (409 not_eligible), cannot succeed (409 not_payable).
@@ -25,14 +26,14 @@ import { TemporalDeadlineError, withTemporal } from './temporal-calls.js';
  */
 export async function confirmPayment(deps: ApiDeps, account: Account, paymentIntentId: string): Promise<PaymentAnswer> {
   const books = await loadPaymentBooks(deps.pool, paymentIntentId);
-  const fresh = await loadOwnedPaymentTruth(deps, account, books, 403);
+  const fresh = await loadOwnedPaymentTruth(deps, account, books);
   const existing = creditOf(books);
   if (existing && isMarkedCredited(fresh.truth.paymentIntent.metadata)) {
     deps.metrics.duplicatesStopped.inc({ guard: 'ledger_key' });
     return creditedAnswer(existing, 'already_credited');
   }
   const plan = planPayment(fresh.truth, books, deps.settings.moneyPolicy);
-  if (plan.kind === 'rejected') return rejectedAnswer(paymentIntentId, plan.reason);
+  if (plan.kind === 'rejected') return rejectedAnswer(paymentIntentId);
   if (plan.kind === 'not_eligible') return notEligibleAnswer(paymentIntentId, plan.why, 409);
   if (plan.kind === 'not_payable') return notPayableAnswer(paymentIntentId, plan.status, 409);
 

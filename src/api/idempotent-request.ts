@@ -6,6 +6,7 @@ import {
   completeIdempotencyKey,
   releaseIdempotencyKey,
   type IdempotencySettings,
+  type RecoveryPoint,
   type IdempotentRequest,
   type StoredResponse,
 } from '../db/idempotency-keys.js';
@@ -42,20 +43,33 @@ function sendStored(res: Response, response: StoredResponse, replayed: boolean):
   res.status(response.status).set(replayed ? { 'Idempotent-Replayed': 'true' } : {}).json(response.body);
 }
 
+/** A claimed key, handed to work that calls out: it stores its recovery point and its answer itself. */
+export interface ClaimedKey {
+  request: IdempotentRequest;
+  lockToken: string;
+  /** What an earlier attempt stored before calling out; a retry sends exactly that. */
+  recovery: RecoveryPoint | null;
+}
+
+/** An answer that is never a key's last: the key is given back so a retry runs (Stripe's rule for 429 and 5xx). */
+const isPassing = (err: unknown): boolean => !(err instanceof HttpError) || err.status >= 500 || err.status === 429;
+
 /**
  * Runs a money-moving request once per (account, Idempotency-Key), as Stripe's API behaves: the first answer (2xx or
  * 4xx) is stored and replayed for the same request (`Idempotent-Replayed: true`); the same key with another request
  * is 422 `idempotency_key_reused`; while the first is running, 409 `request_in_progress` with `Retry-After`; a 5xx
- * gives the key back. `work` runs in a transaction that also stores its answer, so the answer and the money commit
- * together, or neither does (a crash mid-request leaves the key held until its lease runs out, then a retry runs).
- * Validate the body before calling this: a refused body does not burn the key.
+ * or a 429 gives the key back (never a final answer; its Retry-After reaches the caller).
+ *
+ * `run` owns its transactions and must hold none across a network call (src/db/idempotency-keys.ts has the phases):
+ * `respondIdempotently` for work that is all local, `ClaimedKey` for work that calls out. A refused body must be
+ * refused before calling this, so it does not burn the key.
  */
-export async function respondIdempotently(
+export async function respondIdempotentlyInPhases(
   deps: { pool: Pool; settings: { idempotency: IdempotencySettings } },
   req: Request,
   res: Response,
   account: Account,
-  work: (tx: PoolClient) => Promise<StoredResponse>,
+  run: (claimed: ClaimedKey) => Promise<StoredResponse>,
 ): Promise<void> {
   const request = idempotentRequestOf(req, account);
   const claim = await claimIdempotencyKey(deps.pool, request, deps.settings.idempotency);
@@ -73,23 +87,43 @@ export async function respondIdempotently(
   }
   let answer: StoredResponse;
   try {
-    answer = await inTransaction(deps.pool, async (tx) => {
-      const response = await work(tx);
-      await completeIdempotencyKey(tx, request, claim.lockToken, response);
-      return response;
-    });
+    answer = await run({ request, lockToken: claim.lockToken, recovery: claim.recovery });
   } catch (err) {
-    if (err instanceof HttpError && err.status < 500) {
-      // A 4xx is an answer too: stored, so a retry hears the same (the work's transaction rolled back).
-      answer = { status: err.status, body: { ...err.extra, error: { code: err.code, message: err.message } } };
-      await inTransaction(deps.pool, (tx) => completeIdempotencyKey(tx, request, claim.lockToken, answer));
-      res.set(err.headers);
-    } else {
+    if (isPassing(err)) {
       await releaseIdempotencyKey(deps.pool, request, claim.lockToken).catch((releaseErr: unknown) =>
         locals(res).log.warn({ err: { message: (releaseErr as Error).message } }, 'could not release an Idempotency-Key; it frees itself when its lease ends'),
       );
       throw err;
     }
+    // A 4xx is an answer too: stored, so a retry hears the same (the work changed nothing before refusing).
+    const refusal = err as HttpError;
+    answer = errorAnswer(refusal);
+    await completeIdempotencyKey(deps.pool, request, claim.lockToken, answer);
+    res.set(refusal.headers);
   }
   sendStored(res, answer, false);
+}
+
+/** A refusal as it is stored and sent. */
+export const errorAnswer = (err: HttpError): StoredResponse => ({ status: err.status, body: { ...err.extra, error: { code: err.code, message: err.message } } });
+
+/**
+ * `respondIdempotentlyInPhases` for work that is all local (a ledger debit): `work` runs in one transaction that also
+ * stores its answer, so the money and the answer commit together, or neither does (a crash mid-request leaves the
+ * key held until its lease runs out, then a retry runs).
+ */
+export function respondIdempotently(
+  deps: { pool: Pool; settings: { idempotency: IdempotencySettings } },
+  req: Request,
+  res: Response,
+  account: Account,
+  work: (tx: PoolClient) => Promise<StoredResponse>,
+): Promise<void> {
+  return respondIdempotentlyInPhases(deps, req, res, account, ({ request, lockToken }) =>
+    inTransaction(deps.pool, async (tx) => {
+      const response = await work(tx);
+      await completeIdempotencyKey(tx, request, lockToken, response);
+      return response;
+    }),
+  );
 }

@@ -68,14 +68,15 @@ export function notPayableAnswer(paymentIntentId: string, paymentIntentStatus: s
   };
 }
 
-export function rejectedAnswer(paymentIntentId: string, reason: string): PaymentAnswer {
+/** An operator rejected the payment: the caller hears the code; the operator's reason stays with the operators. */
+export function rejectedAnswer(paymentIntentId: string): PaymentAnswer {
   return {
     httpStatus: 409,
     headers: {},
     body: {
       status: 'rejected',
       payment_intent_id: paymentIntentId,
-      error: { code: 'payment_rejected', message: `an operator rejected this payment: ${reason}` },
+      error: { code: 'payment_rejected', message: 'this payment was rejected by the service operators; contact support' },
     },
   };
 }
@@ -101,6 +102,6 @@ export function outcomeAnswer(outcome: Exclude<PaymentOutcome, { status: 'credit
     case 'not_eligible':
       return notEligibleAnswer(outcome.paymentIntentId, outcome.why, notPayableStatus);
     case 'rejected':
-      return rejectedAnswer(outcome.paymentIntentId, outcome.reason);
+      return rejectedAnswer(outcome.paymentIntentId);
   }
 }

@@ -21,7 +21,7 @@ export async function paymentStatus(deps: ApiDeps, account: Account, paymentInte
   const books = await loadPaymentBooks(deps.pool, paymentIntentId);
   const credit = creditOf(books);
   if (credit) {
-    if (!ownsPayment(account, books, null)) throw strangerError(paymentIntentId, 404);
+    if (!ownsPayment(account, books, null)) throw strangerError(paymentIntentId);
     return creditedAnswer(credit, 'credited');
   }
   const handle: PaymentHandle = deps.temporal.client.workflow.getHandle(paymentIntentId);
@@ -36,13 +36,13 @@ export async function paymentStatus(deps: ApiDeps, account: Account, paymentInte
     }
   });
   if (run?.state?.customerId) {
-    if (!ownsPayment(account, books, run.state.customerId)) throw strangerError(paymentIntentId, 404);
+    if (!ownsPayment(account, books, run.state.customerId)) throw strangerError(paymentIntentId);
     return run.state.outcome ? answerFromWorkflow(deps, handle, 2_000, 200) : pendingAnswer(paymentIntentId, run.state);
   }
-  const { truth } = await loadOwnedPaymentTruth(deps, account, books, 404);
+  const { truth } = await loadOwnedPaymentTruth(deps, account, books);
   if (run === null) {
     const plan = planPayment(truth, books, deps.settings.moneyPolicy);
-    if (plan.kind === 'rejected') return rejectedAnswer(paymentIntentId, plan.reason);
+    if (plan.kind === 'rejected') return rejectedAnswer(paymentIntentId);
     if (plan.kind === 'not_eligible') return notEligibleAnswer(paymentIntentId, plan.why, 200);
     if (plan.kind === 'not_payable') return notPayableAnswer(paymentIntentId, plan.status, 200);
     return pendingAnswer(paymentIntentId, { stage: plan.kind === 'wait_for_payment' ? 'awaiting_payment' : 'loading', attention: null });

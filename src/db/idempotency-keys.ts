@@ -5,12 +5,17 @@ import type { Pool, PoolClient } from './pool.js';
 export const callerKeyDigest = (idempotencyKey: string): string => createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
 
 /**
- * The API's Idempotency-Key records (table idempotency_keys), in explicit atomic phases:
- *   1. claim   — a short transaction of its own: a new key is taken with a lease; a known key is replayed, refused
- *                (another request), reported in flight, or — its holder's lease expired (crashed) — taken over;
- *   2. work    — the caller's transaction, which ends by storing the response under the claim's lock token
- *                (`completeIdempotencyKey`): the work and its answer commit together, or neither does;
- *   3. release — on a 5xx, the key is given back so a retry runs again.
+ * The API's Idempotency-Key records (table idempotency_keys), in explicit atomic phases (as brandur's
+ * rocket-rides-atomic keeps them):
+ *   1. claim    — one statement at a time, no transaction held: a new key is taken with a lease; a known key is
+ *                 replayed, refused (another request), reported in flight, or taken over — when its holder's lease
+ *                 expired (crashed) or when it was left at a recovery point (its last attempt ended in a 5xx or 429);
+ *   2. recovery — work that calls out (Stripe) first stores the exact request it will send (`saveRecoveryPoint`),
+ *                 in the short transaction that reserves the money; a retry replays exactly that request;
+ *   3. complete — the answer is stored under the claim's lock token (`completeIdempotencyKey`), in the same
+ *                 transaction as the work's last local effect: effect and answer commit together, or neither does;
+ *   4. release  — on a 5xx or 429 the key is given back: deleted when nothing was started, else left unheld at its
+ *                 recovery point. Neither is ever a key's final answer.
  */
 export interface IdempotentRequest {
   accountId: string;
@@ -33,8 +38,11 @@ export interface StoredResponse {
   body: Record<string, unknown>;
 }
 
+/** What a request that calls out stored before calling (JSON): the caller's own shape, replayed verbatim. */
+export type RecoveryPoint = Record<string, unknown>;
+
 export type Claim =
-  | { kind: 'claimed'; lockToken: string }
+  | { kind: 'claimed'; lockToken: string; recovery: RecoveryPoint | null }
   | { kind: 'replay'; response: StoredResponse }
   | { kind: 'reused' }
   | { kind: 'in_flight'; retryAfterSeconds: number };
@@ -48,26 +56,31 @@ interface KeyRow {
   seconds_left: number | null;
 }
 
+interface ClaimRow {
+  lock_token: string;
+  recovery: RecoveryPoint | null;
+}
+
 export async function claimIdempotencyKey(pool: Pool, r: IdempotentRequest, s: IdempotencySettings): Promise<Claim> {
   const key = [r.accountId, r.key];
   // A key past its retention is forgotten (the prune Schedule deletes it too).
   await pool.query('DELETE FROM idempotency_keys WHERE account_id = $1 AND idempotency_key = $2 AND expires_at < now()', key);
-  const inserted = await pool.query<{ lock_token: string }>(
+  const inserted = await pool.query<ClaimRow>(
     `INSERT INTO idempotency_keys (account_id, idempotency_key, request_method, request_path, request_hash, lock_token, locked_until, expires_at)
      VALUES ($1, $2, $3, $4, $5, gen_random_uuid(), now() + make_interval(secs => $6), now() + make_interval(hours => $7))
      ON CONFLICT (account_id, idempotency_key) DO NOTHING
-     RETURNING lock_token`,
+     RETURNING lock_token, recovery`,
     [...key, r.method, r.path, r.hash, s.leaseSeconds, s.ttlHours],
   );
-  if (inserted.rows[0]) return { kind: 'claimed', lockToken: inserted.rows[0].lock_token };
-  const takenOver = await pool.query<{ lock_token: string }>(
+  if (inserted.rows[0]) return { kind: 'claimed', lockToken: inserted.rows[0].lock_token, recovery: null };
+  const takenOver = await pool.query<ClaimRow>(
     `UPDATE idempotency_keys SET lock_token = gen_random_uuid(), locked_until = now() + make_interval(secs => $6)
      WHERE account_id = $1 AND idempotency_key = $2 AND request_method = $3 AND request_path = $4 AND request_hash = $5
-       AND response_status IS NULL AND locked_until < now()
-     RETURNING lock_token`,
+       AND response_status IS NULL AND (lock_token IS NULL OR locked_until < now())
+     RETURNING lock_token, recovery`,
     [...key, r.method, r.path, r.hash, s.leaseSeconds],
   );
-  if (takenOver.rows[0]) return { kind: 'claimed', lockToken: takenOver.rows[0].lock_token };
+  if (takenOver.rows[0]) return { kind: 'claimed', lockToken: takenOver.rows[0].lock_token, recovery: takenOver.rows[0].recovery };
   const { rows } = await pool.query<KeyRow>(
     `SELECT request_method, request_path, request_hash, response_status, response_body,
             EXTRACT(EPOCH FROM locked_until - now())::float8 AS seconds_left
@@ -94,9 +107,30 @@ export async function completeIdempotencyKey(db: Pool | PoolClient, r: Idempoten
   if (rowCount !== 1) throw new Error(`Idempotency-Key ${r.key} was taken over while this request held it`);
 }
 
-/** Gives the key back (the request failed with a 5xx, or before doing anything): a retry runs again. */
+/**
+ * Stores what the request is about to send (the recovery point), in the caller's transaction, under its claim. A
+ * retry of the key gets it back from `claimIdempotencyKey` and must send exactly that. Throws when the claim was lost.
+ */
+export async function saveRecoveryPoint(tx: PoolClient, r: IdempotentRequest, lockToken: string, recovery: RecoveryPoint): Promise<void> {
+  const { rowCount } = await tx.query(
+    'UPDATE idempotency_keys SET recovery = $4::jsonb WHERE account_id = $1 AND idempotency_key = $2 AND lock_token = $3',
+    [r.accountId, r.key, lockToken, JSON.stringify(recovery)],
+  );
+  if (rowCount !== 1) throw new Error(`Idempotency-Key ${r.key} was taken over while this request held it`);
+}
+
+/**
+ * Gives the key back after a 5xx or a 429: a retry runs again. A key with a recovery point stays, unheld, so the
+ * retry replays the stored request; one without is forgotten.
+ */
 export async function releaseIdempotencyKey(pool: Pool, r: IdempotentRequest, lockToken: string): Promise<void> {
-  await pool.query('DELETE FROM idempotency_keys WHERE account_id = $1 AND idempotency_key = $2 AND lock_token = $3', [r.accountId, r.key, lockToken]);
+  await pool.query(
+    `WITH released AS (
+       UPDATE idempotency_keys SET lock_token = NULL, locked_until = NULL
+       WHERE account_id = $1 AND idempotency_key = $2 AND lock_token = $3 AND recovery IS NOT NULL RETURNING 1)
+     DELETE FROM idempotency_keys WHERE account_id = $1 AND idempotency_key = $2 AND lock_token = $3 AND recovery IS NULL`,
+    [r.accountId, r.key, lockToken],
+  );
 }
 
 /** Deletes keys past their retention, in batches; returns how many. */

@@ -4,7 +4,8 @@ import type { Router } from 'express';
 import type { ApiDeps } from '../../src/api/api-deps.js';
 import { createApp } from '../../src/api/app.js';
 import { listen } from '../../src/api/http-server.js';
-import type { RateLimit } from '../../src/api/rate-limit.js';
+import { UNLIMITED_ACCOUNT_BUDGETS, type AccountBudgets } from '../../src/api/account-budgets.js';
+import { SingleFlight } from '../../src/runtime/single-flight.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import type { StripeClient } from '../../src/stripe/stripe-client.js';
@@ -25,7 +26,8 @@ export async function startTestApi(
     stripe: StripeClient;
     metrics?: Metrics;
     confirmWaitMs?: number;
-    confirmRateLimit?: RateLimit;
+    /** Per-account limits by kind of request (src/api/account-budgets.ts); default: none. */
+    accountBudgets?: Partial<AccountBudgets>;
     moneyPolicy?: MoneyPolicy;
     /** The API's Stripe reads per second (API_STRIPE_READS_PER_SECOND); default: no limit. */
     stripeReadsPerSecond?: number;
@@ -35,6 +37,7 @@ export async function startTestApi(
     logger?: Logger;
   },
 ): Promise<TestApi> {
+  const accountBudgets: AccountBudgets = { ...UNLIMITED_ACCOUNT_BUDGETS, ...opts.accountBudgets };
   const deps: ApiDeps = {
     pool: ctx.pool,
     stripe: opts.stripe,
@@ -42,9 +45,10 @@ export async function startTestApi(
     payments: { client: ctx.client, taskQueue: ctx.taskQueue, tuning: TEST_TUNING },
     logger: opts.logger ?? createLogger({ level: opts.logLevel ?? 'silent' }),
     metrics: opts.metrics ?? createMetrics(),
-    stripeReads: createStripeReadBudget(opts.stripeReadsPerSecond ?? 0),
+    stripeReads: createStripeReadBudget(opts.stripeReadsPerSecond ?? 0, accountBudgets.stripeReads),
+    truthReads: new SingleFlight(),
     settings: {
-      confirmWaitMs: opts.confirmWaitMs ?? 15_000, confirmRateLimit: opts.confirmRateLimit ?? { perMinute: 0 }, webhookSecrets: [TEST_WEBHOOK_SECRET],
+      confirmWaitMs: opts.confirmWaitMs ?? 15_000, accountBudgets, webhookSecrets: [TEST_WEBHOOK_SECRET],
       webhookMaxBodyBytes: 256 * 1024,
       moneyPolicy: opts.moneyPolicy ?? DEFAULT_MONEY_POLICY,
       idempotency: { ttlHours: 24, leaseSeconds: 60 },

@@ -1,12 +1,14 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { getBalances, listLedgerEntries } from '../../db/ledger.js';
+import { listAvailability } from '../../db/balance-holds.js';
+import { listLedgerEntries } from '../../db/ledger.js';
 import type { ApiDeps } from '../api-deps.js';
 import { authenticate } from '../authenticate.js';
-import { debitUsage, InsufficientBalanceError } from '../../db/usage-debits.js';
+import { DebitKeyReusedError, debitUsage, InsufficientBalanceError } from '../../db/usage-debits.js';
 import { isCurrencyCode } from '../../domain/money.js';
 import { badRequest, HttpError } from '../http-errors.js';
 import { respondIdempotently } from '../idempotent-request.js';
+import { limitPerAccount } from '../rate-limit.js';
 import { locals } from '../request-context.js';
 import { listSubscriptions } from '../../subscriptions/subscription-store.js';
 import { SUBSCRIPTION_ID } from '../../subscriptions/subscription-state.js';
@@ -39,8 +41,12 @@ export function accountRoutes(deps: ApiDeps): Router {
 
   router.get('/accounts/me/balance', async (_req, res) => {
     const account = locals(res).account!;
-    const balances = await getBalances(deps.pool, account.id);
-    res.json({ account_id: account.id, balances: balances.map((b) => ({ currency: b.currency, amount_minor: b.amountMinor })) });
+    const balances = await listAvailability(deps.pool, account.id);
+    res.json({
+      account_id: account.id,
+      // amount_minor: the ledger's balance; held_minor: reserved by refunds under way; available_minor: what can be spent or refunded.
+      balances: balances.map((b) => ({ currency: b.currency, amount_minor: b.balanceMinor, held_minor: b.heldMinor, available_minor: b.availableMinor })),
+    });
   });
 
   router.get('/accounts/me/ledger', async (req, res) => {
@@ -86,10 +92,11 @@ export function accountRoutes(deps: ApiDeps): Router {
   });
 
   /**
-   * POST /accounts/me/debits — spend credits: one ledger debit, refused with 409 `insufficient_balance` when the
-   * balance would go below zero. Idempotent by the Idempotency-Key header (src/api/idempotent-request.ts).
+   * POST /accounts/me/debits — spend credits: one ledger debit, refused with 409 `insufficient_balance` when what is
+   * available (balance − credits held for refunds under way) would go below zero. Idempotent by the Idempotency-Key
+   * header (src/api/idempotent-request.ts), and past the key's TTL by the ledger row itself (src/db/usage-debits.ts).
    */
-  router.post('/accounts/me/debits', async (req, res) => {
+  router.post('/accounts/me/debits', limitPerAccount(deps.settings.accountBudgets.spend), async (req, res) => {
     const parsed = debitBody.safeParse(req.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -123,7 +130,12 @@ export function accountRoutes(deps: ApiDeps): Router {
         };
       } catch (err) {
         if (err instanceof InsufficientBalanceError) {
-          throw new HttpError(409, 'insufficient_balance', `the balance is ${err.balanceMinor} ${err.currency}; this debit would take it below zero`);
+          throw new HttpError(409, 'insufficient_balance', `${err.availableMinor} ${err.currency} is available; this debit would take it below zero`, {}, {
+            available: { amount_minor: err.availableMinor, currency: err.currency },
+          });
+        }
+        if (err instanceof DebitKeyReusedError) {
+          throw new HttpError(422, 'idempotency_key_reused', 'this Idempotency-Key already made a different debit; use a new key for a new request');
         }
         throw err;
       }

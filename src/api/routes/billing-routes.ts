@@ -4,7 +4,7 @@ import { PAYMENT_INTENT_ID } from '../../domain/stripe-ids.js';
 import type { ApiDeps } from '../api-deps.js';
 import { authenticate } from '../authenticate.js';
 import { confirmPayment } from '../confirm-payment.js';
-import { respondIdempotently } from '../idempotent-request.js';
+import { respondIdempotentlyInPhases } from '../idempotent-request.js';
 import { refundPayment } from '../refund-payment.js';
 import { badRequest } from '../http-errors.js';
 import type { PaymentAnswer } from '../payment-answers.js';
@@ -32,7 +32,7 @@ export function billingRoutes(deps: ApiDeps): Router {
   const router = Router();
   router.use('/billing', authenticate(deps.pool));
 
-  router.post('/billing/confirm_payment', limitPerAccount(deps.settings.confirmRateLimit), async (req, res) => {
+  router.post('/billing/confirm_payment', limitPerAccount(deps.settings.accountBudgets.confirm), async (req, res) => {
     const parsed = confirmBody.safeParse(req.body);
     if (!parsed.success) throw badRequest('body must be {"payment_intent_id": "pi_…"}');
     const { account, log } = locals(res);
@@ -45,20 +45,16 @@ export function billingRoutes(deps: ApiDeps): Router {
     send(res, answer);
   });
 
-  router.post('/billing/refunds', async (req, res) => {
+  router.post('/billing/refunds', limitPerAccount(deps.settings.accountBudgets.refund), async (req, res) => {
     const parsed = refundBody.safeParse(req.body);
     if (!parsed.success) throw badRequest('body must be {"payment_intent_id": "pi_…", "amount_minor": positive integer (optional: all that is left)}', 'invalid_refund');
     const account = locals(res).account!;
-    await respondIdempotently(deps, req, res, account, () =>
-      refundPayment(deps, account, {
-        paymentIntentId: parsed.data.payment_intent_id,
-        amountMinor: parsed.data.amount_minor,
-        idempotencyKey: req.header('idempotency-key')!,
-      }),
+    await respondIdempotentlyInPhases(deps, req, res, account, (claimed) =>
+      refundPayment(deps, account, { paymentIntentId: parsed.data.payment_intent_id, amountMinor: parsed.data.amount_minor }, claimed),
     );
   });
 
-  router.get('/billing/payments/:paymentIntentId', async (req, res) => {
+  router.get('/billing/payments/:paymentIntentId', limitPerAccount(deps.settings.accountBudgets.status), async (req, res) => {
     send(res, await paymentStatus(deps, locals(res).account!, parsePaymentIntentId(req.params.paymentIntentId)));
   });
 
