@@ -8,6 +8,7 @@ import { UNLIMITED_ACCOUNT_BUDGETS, type AccountBudgets } from '../../src/api/ac
 import { SingleFlight } from '../../src/runtime/single-flight.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
+import type { Pool } from '../../src/db/pool.js';
 import type { StripeClient } from '../../src/stripe/stripe-client.js';
 import { TEST_TUNING, type TestContext } from './test-context.js';
 
@@ -24,6 +25,8 @@ export async function startTestApi(
   ctx: TestContext,
   opts: {
     stripe: StripeClient;
+    /** The API's own pool (production gives the API a pool of DATABASE_POOL_MAX); default: the test context's. */
+    pool?: Pool;
     metrics?: Metrics;
     confirmWaitMs?: number;
     /** Per-account limits by kind of request (src/api/account-budgets.ts); default: none. */
@@ -39,7 +42,7 @@ export async function startTestApi(
 ): Promise<TestApi> {
   const accountBudgets: AccountBudgets = { ...UNLIMITED_ACCOUNT_BUDGETS, ...opts.accountBudgets };
   const deps: ApiDeps = {
-    pool: ctx.pool,
+    pool: opts.pool ?? ctx.pool,
     stripe: opts.stripe,
     temporal: { connection: ctx.connection, client: ctx.client, namespace: 'default', taskQueue: ctx.taskQueue },
     payments: { client: ctx.client, taskQueue: ctx.taskQueue, tuning: TEST_TUNING },
