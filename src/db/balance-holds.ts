@@ -59,14 +59,23 @@ const HELD_SUM = `COALESCE((SELECT sum(h.amount_minor) FROM balance_holds h
 /**
  * Locks the account's balance row for this currency (FOR UPDATE: every debit and every refund hold of the account
  * and currency queues behind it) and says what is available. No balance row: nothing was ever credited, 0 available.
+ *
+ * Two statements, on purpose: under READ COMMITTED a statement that waited for the lock sees the locked row's newest
+ * version but keeps its own older snapshot for everything else, so holds summed in the locking statement would miss
+ * a hold the previous lock holder just committed (the race test of test/hostile-tenant.test.ts found exactly that).
+ * The sum is read after the lock is held, by a statement whose snapshot is newer than every earlier holder's commit.
  */
 export async function lockAvailability(tx: PoolClient, accountId: string, currency: string): Promise<Availability> {
-  const { rows } = await tx.query<{ balance: number; held: number }>(
-    `SELECT b.amount_minor AS balance, ${HELD_SUM} AS held FROM balances b WHERE b.account_id = $1 AND b.currency = $2 FOR UPDATE OF b`,
+  const locked = await tx.query<{ balance: number }>('SELECT amount_minor AS balance FROM balances WHERE account_id = $1 AND currency = $2 FOR UPDATE', [
+    accountId,
+    currency,
+  ]);
+  const balanceMinor = locked.rows[0]?.balance ?? 0;
+  const held = await tx.query<{ held: number }>(
+    `SELECT COALESCE(sum(amount_minor), 0)::bigint AS held FROM balance_holds WHERE account_id = $1 AND currency = $2 AND status = 'held'`,
     [accountId, currency],
   );
-  const balanceMinor = rows[0]?.balance ?? 0;
-  const heldMinor = rows[0]?.held ?? 0;
+  const heldMinor = held.rows[0]?.held ?? 0;
   return { currency, balanceMinor, heldMinor, availableMinor: balanceMinor - heldMinor };
 }
 
