@@ -125,7 +125,7 @@ describe('payconfirm CLI (subprocess, real Postgres, Temporal, API, fake Stripe)
     expect(notPayable.code).toBe(3);
     expect(notPayable.json).toMatchObject({ status: 'not_payable', payment_intent_status: 'canceled' });
     expect(forbidden.code).toBe(4);
-    expect(forbidden.json).toMatchObject({ error: { code: 'forbidden', http_status: 403 } });
+    expect(forbidden.json).toMatchObject({ error: { code: 'payment_intent_not_found', http_status: 404 } });
     expect((await moneyFor(ctx, fake, othersPi, other.customerId)).ledgerCredits).toEqual([]);
     expect(unknown.code).toBe(4);
     expect(unknown.stderr).toContain('payment_intent_not_found (HTTP 404');

@@ -168,7 +168,7 @@ export const notNarrowed = (result: PaymentResult) => result.ledgerEntryId;
     const report = JSON.parse(child.stdout) as Record<string, any>;
 
     expect(report.confirmed).toMatchObject({ status: 'credited', paymentIntentId: succeeded, accountId: c.accountId, amountMinor: 5_000 });
-    expect(report.balance).toEqual({ accountId: c.accountId, balances: [{ currency: 'usd', amountMinor: 5_000 }] });
+    expect(report.balance).toEqual({ accountId: c.accountId, balances: [{ currency: 'usd', amountMinor: 5_000, heldMinor: 0, availableMinor: 5_000 }] });
     for (const abort of [report.abortInFlight, report.abortInBackoff]) {
       expect(abort).toMatchObject({ name: 'AbortError', code: 'aborted', isAbortError: true });
       expect(abort.rejectedAfterMs).toBeLessThan(1_000);

@@ -104,7 +104,7 @@ describe('PayconfirmClient against the real API', () => {
 
     expect(await client.confirmPayment(pi)).toMatchObject({ status: 'already_credited', ledgerEntryId, amountMinor: 4_200 });
     expect(await client.getPayment(pi)).toMatchObject({ status: 'credited', ledgerEntryId });
-    expect(await client.getBalance()).toEqual({ accountId: c.accountId, balances: [{ currency: 'eur', amountMinor: 4_200 }] });
+    expect(await client.getBalance()).toEqual({ accountId: c.accountId, balances: [{ currency: 'eur', amountMinor: 4_200, heldMinor: 0, availableMinor: 4_200 }] });
     const ledger = await client.listLedger({ limit: 10 });
     expect(ledger).toEqual({
       entries: [expect.objectContaining({ id: ledgerEntryId, kind: 'payment_credit', amountMinor: 4_200, currency: 'eur', paymentIntentId: pi })],
@@ -153,13 +153,13 @@ describe('retries and typed failures', () => {
     expect((await moneyFor(ctx, fake, pi, c.customerId)).ledgerCredits).toHaveLength(1);
   });
 
-  it('403, 404 and 401 reject at once with a typed PayconfirmApiError (one attempt, nothing credited)', async () => {
+  it('404 (a stranger\'s or an unknown payment) and 401 reject at once with a typed PayconfirmApiError (one attempt, nothing credited)', async () => {
     const owner = await newCustomer(ctx, fake);
     const intruder = await newCustomer(ctx, fake);
     const pi = newPaymentIntent(fake, owner.customerId);
 
     const cases = [
-      { apiKey: intruder.apiKey, paymentIntentId: pi, httpStatus: 403, code: 'forbidden' },
+      { apiKey: intruder.apiKey, paymentIntentId: pi, httpStatus: 404, code: 'payment_intent_not_found' },
       { apiKey: owner.apiKey, paymentIntentId: 'pi_doesnotexist123', httpStatus: 404, code: 'payment_intent_not_found' },
       { apiKey: `pcf_${'x'.repeat(43)}`, paymentIntentId: pi, httpStatus: 401, code: 'unauthenticated' },
     ];
@@ -197,7 +197,9 @@ describe('retries and typed failures', () => {
 
     const failure = await confirming.catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(PayconfirmApiError);
-    expect(failure).toMatchObject({ httpStatus: 409, code: 'payment_rejected', retryable: false, message: expect.stringContaining('test: amount anomaly') });
+    expect(failure).toMatchObject({ httpStatus: 409, code: 'payment_rejected', retryable: false });
+    // The operator's free text is for operators: the caller hears the code, never the note.
+    expect((failure as PayconfirmApiError).message).not.toContain('test: amount anomaly');
     // Pending while the operator decided, then one 409 and nothing after it.
     expect(attempts.at(-1)!.httpStatus).toBe(409);
     expect(attempts.slice(0, -1).every((a) => a.httpStatus === 202)).toBe(true);

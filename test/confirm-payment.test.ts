@@ -56,7 +56,7 @@ describe('POST /billing/confirm_payment (real Temporal, Postgres, fake Stripe th
       payconfirm_balance_transaction_id: money.stripeCredits[0]!.id,
     });
     const balance = await callApi(api.url, 'GET', '/accounts/me/balance', { apiKey: c.apiKey });
-    expect(balance.body).toEqual({ account_id: c.accountId, balances: [{ currency: 'usd', amount_minor: 4_200 }] });
+    expect(balance.body).toEqual({ account_id: c.accountId, balances: [{ currency: 'usd', amount_minor: 4_200, held_minor: 0, available_minor: 4_200 }] });
     // Deterministic keys on both Stripe POSTs.
     expect(fake.requestsTo('POST', /balance_transactions$/).map((r) => r.idempotencyKey)).toEqual([`credit-tx:${pi}`]);
     expect(fake.requestsTo('POST', new RegExp(`payment_intents/${pi}$`)).map((r) => r.idempotencyKey)).toEqual([`credit-mark:${pi}`]);
@@ -77,13 +77,13 @@ describe('POST /billing/confirm_payment (real Temporal, Postgres, fake Stripe th
     expect(runs).toHaveLength(1);
   });
 
-  it('a PaymentIntent of another account answers 403 and credits nothing', async () => {
+  it('a PaymentIntent of another account answers 404, as an unknown one does, and credits nothing', async () => {
     const owner = await newCustomer(ctx, fake);
     const intruder = await newCustomer(ctx, fake);
     const pi = newPaymentIntent(fake, owner.customerId);
     const res = await confirm(intruder.apiKey, pi);
-    expect(res.status).toBe(403);
-    expect(res.body.error.code).toBe('forbidden');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('payment_intent_not_found');
     const money = await moneyFor(ctx, fake, pi, owner.customerId);
     expect(money.ledgerCredits).toHaveLength(0);
     expect(money.stripeCredits).toHaveLength(0);

@@ -98,7 +98,7 @@ describe('examples/confirm-payment.ts', () => {
     expect(money.ledgerCredits).toEqual([{ id: printed.ledgerEntryId, amount_minor: 2_345 }]);
   });
 
-  it('prints not_payable for a canceled PaymentIntent and an API error for another account’s (exit 1)', async () => {
+  it('prints not_payable for a canceled PaymentIntent and an API error for another account’s, as for an unknown one (exit 1)', async () => {
     const c = await newCustomer(ctx, fake);
     const other = await newCustomer(ctx, fake);
     const env = { PAYCONFIRM_API_URL: api.url, PAYCONFIRM_API_KEY: c.apiKey };
@@ -109,7 +109,7 @@ describe('examples/confirm-payment.ts', () => {
 
     const foreign = await runExample([newPaymentIntent(fake, other.customerId)], env);
     expect(foreign).toMatchObject({ exitCode: 1, stdout: '' });
-    expect(foreign.stderr).toMatch(/^403 forbidden: /);
+    expect(foreign.stderr).toMatch(/^404 payment_intent_not_found: /);
   });
 
   it('explains its usage when the PaymentIntent id or the environment is missing (exit 1)', async () => {

@@ -285,7 +285,7 @@ describe('POST /webhooks/stripe: acknowledged at once, recorded, applied once', 
       { kind: 'refund_debit', amount_minor: -2_000, stripe_refund_id: r2.id },
     ]);
     const balance = await callApi(api.url, 'GET', '/accounts/me/balance', { apiKey: c.apiKey });
-    expect(balance.body.balances).toEqual([{ currency: 'usd', amount_minor: 5_000 }]);
+    expect(balance.body.balances).toEqual([{ currency: 'usd', amount_minor: 5_000, held_minor: 0, available_minor: 5_000 }]);
   });
 
   it('a refund event before its payment was credited: the credit comes first, then the debit, once each', async () => {

@@ -80,9 +80,17 @@ export interface Refund {
   status: string;
 }
 
+/** One currency of GET /accounts/me/balance. */
+export interface AccountCurrencyBalance extends CurrencyBalance {
+  /** Reserved by refunds under way (they cannot be spent or refunded twice). */
+  heldMinor: number;
+  /** amountMinor − heldMinor: what a debit or a refund may still take. */
+  availableMinor: number;
+}
+
 export interface Balance {
   accountId: string;
-  balances: CurrencyBalance[];
+  balances: AccountCurrencyBalance[];
 }
 
 export type LedgerEntryKind = 'payment_credit' | 'refund_debit' | 'admin_credit' | (string & {});

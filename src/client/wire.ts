@@ -75,7 +75,7 @@ export interface DebitRequestWire {
 
 export interface BalanceWire {
   account_id: string;
-  balances: CurrencyBalanceWire[];
+  balances: (CurrencyBalanceWire & { held_minor: number; available_minor: number })[];
 }
 
 export interface CurrencyBalanceWire {
@@ -208,6 +208,8 @@ export function decodeBalance(answer: HttpAnswer): Balance {
     balances: wire.list('balances').map((balance) => ({
       currency: balance.string('currency'),
       amountMinor: balance.number('amount_minor'),
+      heldMinor: balance.number('held_minor'),
+      availableMinor: balance.number('available_minor'),
     })),
   };
 }
