@@ -7,6 +7,8 @@ export interface RequestLocals {
   requestId: string;
   log: Logger;
   account?: Account;
+  /** The id (never the secret) of the API key that authenticated the request. */
+  apiKeyId?: string;
 }
 
 export const locals = (res: Response): RequestLocals => res.locals as RequestLocals;

@@ -45,6 +45,33 @@ export class PayconfirmApiError extends PayconfirmError {
   }
 }
 
+/**
+ * 401: the API key was not accepted. `code` says why: `unauthenticated` (unknown or missing key),
+ * `api_key_revoked` or `api_key_expired` (use another key of the account). Never retryable.
+ */
+export class PayconfirmAuthenticationError extends PayconfirmApiError {
+  override readonly name: string = 'PayconfirmAuthenticationError';
+  declare readonly httpStatus: 401;
+}
+
+/**
+ * 403: the key is valid but may not do this. With `code` `insufficient_scope`, `requiredScope` names the scope
+ * the request needs (`read`, `confirm`, `spend` or `refund`); otherwise it is null. Never retryable.
+ */
+export class PayconfirmPermissionError extends PayconfirmApiError {
+  override readonly name: string = 'PayconfirmPermissionError';
+  declare readonly httpStatus: 403;
+  readonly requiredScope: string | null;
+
+  constructor(
+    message: string,
+    details: PayconfirmErrorDetails & { httpStatus: number; retryAfterMs: number | null; requiredScope: string | null },
+  ) {
+    super(message, details);
+    this.requiredScope = details.requiredScope;
+  }
+}
+
 /** No HTTP answer arrived: the connection failed or was cut. Always retryable. */
 export class PayconfirmNetworkError extends PayconfirmError {
   override readonly name: string = 'PayconfirmNetworkError';

@@ -2,8 +2,10 @@ export { PayconfirmClient } from './payconfirm-client.js';
 export {
   PayconfirmAbortError,
   PayconfirmApiError,
+  PayconfirmAuthenticationError,
   PayconfirmError,
   PayconfirmNetworkError,
+  PayconfirmPermissionError,
   PayconfirmTimeoutError,
   type PayconfirmErrorDetails,
 } from './errors.js';

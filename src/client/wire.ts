@@ -3,7 +3,7 @@
  * public camelCase types. Validation is minimal: the fields the client exposes must be present
  * with the right JSON type, and payment statuses must be known.
  */
-import { PayconfirmApiError, PayconfirmError } from './errors.js';
+import { PayconfirmApiError, PayconfirmAuthenticationError, PayconfirmError, PayconfirmPermissionError } from './errors.js';
 import type { HttpAnswer } from './http-transport.js';
 import { isRetryableStatus } from './retry-policy.js';
 import type {
@@ -50,6 +50,8 @@ export type PaymentWire = CreditedPaymentWire | PendingPaymentWire | NotPayableP
 
 export interface ErrorBodyWire {
   error: { code: string; message: string; request_id: string };
+  /** 403 `insufficient_scope`: the scope the request needs. */
+  required_scope?: string;
 }
 
 export interface DebitWire {
@@ -106,7 +108,8 @@ const PAYMENT_STATUSES: readonly PaymentWire['status'][] = [
 ];
 
 /**
- * Throws the typed `PayconfirmApiError` for an HTTP error answer. A 409 carrying
+ * Throws the typed `PayconfirmApiError` for an HTTP error answer (`PayconfirmAuthenticationError` for a 401,
+ * `PayconfirmPermissionError` for a 403). A 409 carrying
  * `status: "not_payable"` is a business outcome, not an error, and passes through.
  */
 export function throwIfErrorAnswer(answer: HttpAnswer): void {
@@ -115,14 +118,20 @@ export function throwIfErrorAnswer(answer: HttpAnswer): void {
   const error: Partial<Record<keyof ErrorBodyWire['error'], unknown>> | null = asRecord(
     asRecord(answer.body)?.['error'],
   );
-  throw new PayconfirmApiError(stringOrNull(error?.message) ?? `HTTP ${answer.httpStatus}`, {
+  const message = stringOrNull(error?.message) ?? `HTTP ${answer.httpStatus}`;
+  const details = {
     code: stringOrNull(error?.code) ?? `http_${answer.httpStatus}`,
     httpStatus: answer.httpStatus,
     requestId: answer.requestId ?? stringOrNull(error?.request_id),
     // 409 request_in_progress: the same Idempotency-Key is still running on the server; retrying it is safe.
     retryable: isRetryableStatus(answer.httpStatus) || (answer.httpStatus === 409 && error?.code === 'request_in_progress'),
     retryAfterMs: answer.retryAfterMs,
-  });
+  };
+  if (answer.httpStatus === 401) throw new PayconfirmAuthenticationError(message, details);
+  if (answer.httpStatus === 403) {
+    throw new PayconfirmPermissionError(message, { ...details, requiredScope: stringOrNull(asRecord(answer.body)?.['required_scope' satisfies keyof ErrorBodyWire]) });
+  }
+  throw new PayconfirmApiError(message, details);
 }
 
 function isNotPayableAnswer(answer: HttpAnswer): boolean {

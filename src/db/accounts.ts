@@ -1,42 +1,19 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { accountColumns, toAccount, type Account, type AccountRow } from './account-row.js';
+import { insertApiKey } from './api-keys.js';
 import { inTransaction, type Pool } from './pool.js';
 export { isAccountEmail } from '../domain/email-address.js';
+export type { Account } from './account-row.js';
 
-export interface Account {
-  id: string;
-  name: string | null;
-  stripeCustomerId: string;
-  /** Where e-mail receipts go (README "E-mail receipts"); null: none are sent. */
-  email: string | null;
-  createdAt: Date;
-}
-
-interface AccountRow {
-  id: string;
-  name: string | null;
-  stripe_customer_id: string;
-  email: string | null;
-  created_at: Date;
-}
-
-const toAccount = (r: AccountRow): Account => ({ id: r.id, name: r.name, stripeCustomerId: r.stripe_customer_id, email: r.email, createdAt: r.created_at });
-
-const ACCOUNT_COLUMNS = 'id, name, stripe_customer_id, email, created_at';
+const ACCOUNT_COLUMNS = accountColumns();
 
 export class AccountExistsError extends Error {
   override readonly name = 'AccountExistsError';
 }
 
-/** API keys: `pcf_` + 32 random bytes (base64url). Only the SHA-256 is stored; the key is shown once. */
-const API_KEY_PREFIX = 'pcf_';
-export const hashApiKey = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
-export const looksLikeApiKey = (key: string): boolean => /^pcf_[A-Za-z0-9_-]{43}$/.test(key);
-
 export async function createAccount(
   pool: Pool,
   input: { stripeCustomerId: string; name?: string | null; email?: string | null },
 ): Promise<{ account: Account; apiKey: string }> {
-  const apiKey = API_KEY_PREFIX + randomBytes(32).toString('base64url');
   return inTransaction(pool, async (client) => {
     const { rows } = await client.query<AccountRow>(
       `INSERT INTO accounts (stripe_customer_id, name, email) VALUES ($1, $2, $3)
@@ -45,24 +22,10 @@ export async function createAccount(
       [input.stripeCustomerId, input.name ?? null, input.email ?? null],
     );
     if (!rows[0]) throw new AccountExistsError(`an account for Stripe customer ${input.stripeCustomerId} already exists`);
-    await client.query('INSERT INTO api_keys (account_id, key_hash, key_prefix) VALUES ($1, $2, $3)', [
-      rows[0].id,
-      hashApiKey(apiKey),
-      apiKey.slice(0, 10),
-    ]);
+    // Its first key can do everything; `accounts keys create` makes narrower ones (docs/api-keys.md).
+    const { apiKey } = await insertApiKey(client, rows[0].id, { name: 'initial' });
     return { account: toAccount(rows[0]), apiKey };
   });
-}
-
-export async function findAccountByApiKey(pool: Pool, apiKey: string): Promise<Account | null> {
-  if (!looksLikeApiKey(apiKey)) return null;
-  const { rows } = await pool.query<AccountRow>(
-    `SELECT a.id, a.name, a.stripe_customer_id, a.email, a.created_at
-     FROM api_keys k JOIN accounts a ON a.id = k.account_id
-     WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
-    [hashApiKey(apiKey)],
-  );
-  return rows[0] ? toAccount(rows[0]) : null;
 }
 
 export async function findAccountByStripeCustomer(pool: Pool, stripeCustomerId: string): Promise<Account | null> {

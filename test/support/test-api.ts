@@ -1,6 +1,6 @@
 import { createStripeReadBudget } from '../../src/api/stripe-read-budget.js';
 import { DEFAULT_MONEY_POLICY, type MoneyPolicy } from '../../src/domain/credit-policy.js';
-import type { Router } from 'express';
+import type { Express, Router } from 'express';
 import type { ApiDeps } from '../../src/api/api-deps.js';
 import { createApp } from '../../src/api/app.js';
 import { listen } from '../../src/api/http-server.js';
@@ -15,6 +15,8 @@ import { TEST_TUNING, type TestContext } from './test-context.js';
 export interface TestApi {
   url: string;
   deps: ApiDeps;
+  /** The express app it serves (e.g. to list the routes it registers). */
+  app: Express;
   close(): Promise<void>;
 }
 
@@ -57,8 +59,9 @@ export async function startTestApi(
       idempotency: { ttlHours: 24, leaseSeconds: 60 },
     },
   };
-  const server = await listen(createApp(deps, opts.extraRoutes?.(deps) ?? []), 0, '127.0.0.1');
-  return { url: server.url, deps, close: () => server.close(1_000) };
+  const app = createApp(deps, opts.extraRoutes?.(deps) ?? []);
+  const server = await listen(app, 0, '127.0.0.1');
+  return { url: server.url, deps, app, close: () => server.close(1_000) };
 }
 
 export interface JsonResponse<T = Record<string, any>> {

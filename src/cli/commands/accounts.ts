@@ -1,14 +1,21 @@
-import { AccountExistsError, createAccount, isAccountEmail, setAccountEmail } from '../../db/accounts.js';
+import { AccountExistsError, createAccount, findAccountById, isAccountEmail, setAccountEmail } from '../../db/accounts.js';
+import { createApiKey, InvalidApiKeyRequestError, isApiKeyId, listApiKeys, revokeApiKey, type ApiKeyRecord } from '../../db/api-keys.js';
+import { isAccountId } from '../../domain/account-id.js';
+import { API_KEY_SCOPES, parseScopeList } from '../../domain/api-key-scopes.js';
+import { durationMinutes } from '../../domain/duration.js';
 import { CUSTOMER_ID } from '../../domain/stripe-ids.js';
 import { noPositionals, onePositional, parseCommandArgs } from '../args.js';
 import { cliConfig, withPool } from '../cli-env.js';
 import { CliFailure, EXIT, UsageError } from '../cli-errors.js';
 import { subcommandOf, type CommandGroup } from '../command.js';
-import { jsonText, type CliIo } from '../output.js';
+import { jsonText, tableText, type CliIo, type Column } from '../output.js';
 
 const usage = `Usage:
   payconfirm accounts create --stripe-customer cus_… [--name NAME] [--email ADDRESS]
   payconfirm accounts set-email ACCOUNT_ID (ADDRESS | --clear)
+  payconfirm accounts keys create ACCOUNT_ID [--name NAME] [--scopes read,confirm,spend,refund] [--expires-in 30d]
+  payconfirm accounts keys list ACCOUNT_ID [--json]
+  payconfirm accounts keys revoke ACCOUNT_ID KEY_ID [--json]
 
 create makes a payconfirm account linked to a Stripe customer and prints JSON with its
 account_id and a new api_key. The key is shown once, only here: store it now.
@@ -16,8 +23,14 @@ account_id and a new api_key. The key is shown once, only here: store it now.
 --email / set-email: where the e-mail receipt of each payment credit goes (README "E-mail
 receipts"); a credit written while the account has none gets no receipt (recorded as skipped).
 
+keys (docs/api-keys.md): an account may hold several live keys. keys create prints a new api_key once
+(default: every scope, ${API_KEY_SCOPES.join(', ')}; never expires; --expires-in takes 90m, 12h or 30d).
+Rotate: create a key, move callers to it, revoke the old one. A revoked or expired key is refused
+(401 api_key_revoked / api_key_expired) from the next request on; a key without a route's scope gets
+403 insufficient_scope. keys list never shows a secret, only its prefix and last four characters.
+
 Environment: DATABASE_URL (required), DATABASE_SCHEMA.
-Exit: 0 created / set · 4 the customer already has an account, or no such account · 1 usage/config/database error.
+Exit: 0 created / set / listed / revoked (again) · 4 the customer already has an account, or no such account or key · 1 usage/config/database error.
 `;
 
 const emailOption = (value: string): string => {
@@ -70,11 +83,107 @@ async function setEmail(argv: string[], io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
+const accountIdArg = (value: string | undefined): string => {
+  if (value === undefined) throw new UsageError('expected an account id');
+  if (!isAccountId(value)) throw new UsageError(`${JSON.stringify(value)} is not an account id`);
+  return value;
+};
+
+/** A key as the CLI prints it: every field but the secret, which the CLI never has after creation. */
+const keyJson = (k: ApiKeyRecord) => ({
+  keyId: k.id,
+  accountId: k.accountId,
+  name: k.name,
+  scopes: k.scopes,
+  prefix: k.prefix,
+  last4: k.last4,
+  state: k.state,
+  createdAt: k.createdAt.toISOString(),
+  expiresAt: k.expiresAt?.toISOString() ?? null,
+  revokedAt: k.revokedAt?.toISOString() ?? null,
+  lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+});
+
+const KEY_COLUMNS: Column<ApiKeyRecord>[] = [
+  { header: 'KEY_ID', value: (k) => k.id },
+  { header: 'NAME', value: (k) => k.name, maxWidth: 24 },
+  { header: 'KEY', value: (k) => `${k.prefix}…${k.last4 ?? ''}` },
+  { header: 'SCOPES', value: (k) => k.scopes.join(',') },
+  { header: 'STATE', value: (k) => k.state },
+  { header: 'CREATED', value: (k) => k.createdAt.toISOString() },
+  { header: 'EXPIRES', value: (k) => k.expiresAt?.toISOString() },
+  { header: 'LAST_USED', value: (k) => k.lastUsedAt?.toISOString() },
+];
+
+async function keysCreate(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { name: { type: 'string' }, scopes: { type: 'string' }, 'expires-in': { type: 'string' } });
+  if (values.help) return io.stdout(usage), EXIT.ok;
+  const accountId = accountIdArg(positionals[0]);
+  noPositionals(positionals.slice(1));
+  const scopes = values.scopes === undefined ? [...API_KEY_SCOPES] : parseScopeList(values.scopes);
+  if (!scopes) throw new UsageError(`--scopes is a comma-separated list of ${API_KEY_SCOPES.join(', ')}`);
+  const expiresInMinutes = values['expires-in'] === undefined ? null : durationMinutes(values['expires-in']);
+  if (expiresInMinutes === 0 || (values['expires-in'] !== undefined && expiresInMinutes === null)) throw new UsageError('--expires-in takes a duration such as 90m, 12h or 30d');
+  const expiresAt = expiresInMinutes === null ? null : new Date(Date.now() + expiresInMinutes * 60_000);
+
+  const created = await withPool(cliConfig(io.env), async (pool) => {
+    const account = await findAccountById(pool, accountId);
+    if (!account) throw new CliFailure(`no account ${accountId}`, EXIT.refused);
+    try {
+      return await createApiKey(pool, account, { name: values.name ?? null, scopes, expiresAt });
+    } catch (err) {
+      if (err instanceof InvalidApiKeyRequestError) throw new UsageError(err.message);
+      throw err;
+    }
+  });
+  io.stdout(jsonText({ ...keyJson(created.key), apiKey: created.apiKey }));
+  io.stderr('Store the api_key now: payconfirm keeps only its hash and cannot show it again.\n');
+  return EXIT.ok;
+}
+
+async function keysList(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } });
+  if (values.help) return io.stdout(usage), EXIT.ok;
+  const accountId = accountIdArg(positionals[0]);
+  noPositionals(positionals.slice(1));
+  const keys = await withPool(cliConfig(io.env), async (pool) => {
+    if (!(await findAccountById(pool, accountId))) throw new CliFailure(`no account ${accountId}`, EXIT.refused);
+    return listApiKeys(pool, accountId);
+  });
+  if (values.json) io.stdout(jsonText(keys.map(keyJson)));
+  else io.stdout(keys.length ? `${tableText(KEY_COLUMNS, keys)}\n${keys.length} key(s).\n` : 'The account has no keys.\n');
+  return EXIT.ok;
+}
+
+async function keysRevoke(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } });
+  if (values.help) return io.stdout(usage), EXIT.ok;
+  const accountId = accountIdArg(positionals[0]);
+  const keyId = positionals[1];
+  if (keyId === undefined || !isApiKeyId(keyId)) throw new UsageError(keyId === undefined ? 'expected a key id (accounts keys list shows them)' : `${JSON.stringify(keyId)} is not a key id`);
+  noPositionals(positionals.slice(2));
+  const revoked = await withPool(cliConfig(io.env), (pool) => revokeApiKey(pool, accountId, keyId));
+  if (!revoked) throw new CliFailure(`account ${accountId} has no key ${keyId}`, EXIT.refused);
+  if (values.json) io.stdout(jsonText({ ...keyJson(revoked.key), alreadyRevoked: revoked.alreadyRevoked }));
+  else io.stdout(`${revoked.alreadyRevoked ? 'already revoked' : 'revoked'} ${keyId} at ${revoked.key.revokedAt!.toISOString()}\n`);
+  return EXIT.ok;
+}
+
+async function keys(argv: string[], io: CliIo): Promise<number> {
+  const parsed = subcommandOf(argv);
+  if (!parsed) return io.stdout(usage), EXIT.ok;
+  if (parsed.sub === 'create') return keysCreate(parsed.rest, io);
+  if (parsed.sub === 'list') return keysList(parsed.rest, io);
+  if (parsed.sub === 'revoke') return keysRevoke(parsed.rest, io);
+  throw new UsageError(`unknown command: accounts keys ${parsed.sub}`);
+}
+
 export const accountsCommand: CommandGroup = {
   name: 'accounts',
   synopsis: [
     'accounts create --stripe-customer cus_… [--name NAME] [--email ADDRESS]   create an account; prints account_id and api_key',
     'accounts set-email ACCOUNT_ID (ADDRESS | --clear)   where the account\'s e-mail receipts go',
+    'accounts keys create|list|revoke ACCOUNT_ID …   API keys: several live ones (rotation), scopes, expiry; revoke at once',
   ],
   usage,
   async run(argv, io) {
@@ -82,6 +191,7 @@ export const accountsCommand: CommandGroup = {
     if (!parsed) return io.stdout(usage), EXIT.ok;
     if (parsed.sub === 'create') return create(parsed.rest, io);
     if (parsed.sub === 'set-email') return setEmail(parsed.rest, io);
+    if (parsed.sub === 'keys') return keys(parsed.rest, io);
     throw new UsageError(`unknown command: accounts ${parsed.sub}`);
   },
 };
