@@ -13,8 +13,8 @@ const usage = `Usage:
 create makes a payconfirm account linked to a Stripe customer and prints JSON with its
 account_id and a new api_key. The key is shown once, only here: store it now.
 
---email / set-email: where the e-mail receipt of each payment credit goes (README "E-mail
-receipts"); a credit written while the account has none gets no receipt (recorded as skipped).
+--email / set-email: where the e-mail receipt of each payment credit goes (docs/notifications.md,
+"E-mail receipts"); a credit written while the account has none gets no receipt (recorded as skipped).
 
 Environment: DATABASE_URL (required), DATABASE_SCHEMA.
 Exit: 0 created / set · 4 the customer already has an account, or no such account · 1 usage/config/database error.
