@@ -8,7 +8,7 @@ import { isAccountEmail } from './domain/email-address.js';
 
 /**
  * Service configuration, read from the environment once at start and validated.
- * Names are the user-facing contract (README "Configuration"); defaults are safe for a laptop.
+ * Names are the user-facing contract (docs/configuration.md); defaults are safe for a laptop.
  */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

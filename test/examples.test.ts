@@ -12,7 +12,7 @@ import { startPaymentStack, type PaymentStack } from './support/payment-stack.js
 import { type TestContext } from './support/test-context.js';
 
 /**
- * The README's example, run as users run it: `tsx examples/confirm-payment.ts pi_…` in its own process,
+ * The client's example (docs/client-and-cli.md), run as users run it: `tsx examples/confirm-payment.ts pi_…` in its own process,
  * against the real API. 'payconfirm/client' resolves through package.json "exports" to dist/, which a
  * test run does not build, so a tsconfig here maps it to src/client (tsx and tsc both honour `paths`).
  */

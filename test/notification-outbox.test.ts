@@ -76,7 +76,7 @@ const ledgerRows = async (where = 'true', params: unknown[] = []): Promise<Ledge
     )
   ).rows;
 
-/** The body a movement's notification must carry, built from its ledger row (README "Outgoing notifications"). */
+/** The body a movement's notification must carry, built from its ledger row (docs/notifications.md, "Outgoing notifications"). */
 const expectedBody = (r: LedgerRow) => ({
   type: 'ledger.movement.created',
   timestamp: r.created_at.toISOString(),

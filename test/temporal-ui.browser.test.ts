@@ -15,7 +15,7 @@ import { createTestContext, startTestWorkers, stripeClientFor, TEST_TUNING, type
 /**
  * An operator's path through the real Temporal Web UI, in Debian's Chromium driven by playwright-core:
  * list stuck payments with `PaymentStage="needs_attention"`, open one, read its stage and reason.
- * The screenshot it takes is the README's (docs/temporal-ui-stuck-payment.png).
+ * The screenshot it takes is the one docs/operating.md shows (docs/temporal-ui-stuck-payment.png).
  */
 const uiUrl = inject('temporalUiUrl');
 const SCREENSHOT = join(projectRoot(), 'docs', 'temporal-ui-stuck-payment.png');

@@ -1,5 +1,5 @@
 /**
- * Exit codes of `payconfirm` (README "CLI"), and the errors commands throw to end with one of them.
+ * Exit codes of `payconfirm` (docs/client-and-cli.md, "CLI"), and the errors commands throw to end with one of them.
  *   0  done: credited / already_credited, rejected as asked, ledger ok, …
  *   1  usage, configuration, network or unexpected error; `ledger verify` found a violation
  *   2  pending: the payment is not settled yet (or waits for an operator again)

@@ -3,7 +3,7 @@ export interface Account {
   id: string;
   name: string | null;
   stripeCustomerId: string;
-  /** Where e-mail receipts go (README "E-mail receipts"); null: none are sent. */
+  /** Where e-mail receipts go (docs/notifications.md, "E-mail receipts"); null: none are sent. */
   email: string | null;
   createdAt: Date;
 }

@@ -1,7 +1,7 @@
 import type { LedgerEntryKind } from '../db/ledger.js';
 
 /**
- * The bodies payconfirm sends to NOTIFICATION_WEBHOOK_URL, one type each (README "Outgoing notifications").
+ * The bodies payconfirm sends to NOTIFICATION_WEBHOOK_URL, one type each (docs/notifications.md, "Outgoing notifications").
  * Every body has the Standard Webhooks shape `{type, timestamp, data}`; the `webhook-id` header identifies the
  * notification (the same on every retry and replay): receivers deduplicate on it. Money is an integer count of the
  * currency's minor unit plus a lower-case ISO currency. No body ever carries a secret.

@@ -163,7 +163,7 @@ export const itemViews = (items: readonly SubscriptionItemState[]): Subscription
 
 export { iso as isoFromUnixSeconds };
 
-/** The notification type of a subscription change (README "Outgoing notifications"). */
+/** The notification type of a subscription change (docs/notifications.md, "Outgoing notifications"). */
 export const SUBSCRIPTION_CHANGED = 'subscription.changed';
 
 /**

@@ -20,8 +20,8 @@ const usage = `Usage:
 create makes a payconfirm account linked to a Stripe customer and prints JSON with its
 account_id and a new api_key. The key is shown once, only here: store it now.
 
---email / set-email: where the e-mail receipt of each payment credit goes (README "E-mail
-receipts"); a credit written while the account has none gets no receipt (recorded as skipped).
+--email / set-email: where the e-mail receipt of each payment credit goes (docs/notifications.md,
+"E-mail receipts"); a credit written while the account has none gets no receipt (recorded as skipped).
 
 keys (docs/api-keys.md): an account may hold several live keys. keys create prints a new api_key once
 (default: every scope, ${API_KEY_SCOPES.join(', ')}; never expires; --expires-in takes 90m, 12h or 30d).
