@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey, revokeApiKey } from '../src/db/api-keys.js';
 import { createPool, type Pool } from '../src/db/pool.js';
 import { startFakeStripe, type FakeStripe } from './support/fake-stripe/index.js';
 import { eventually } from './support/eventually.js';
@@ -171,7 +172,9 @@ describe("one account's load never takes the API from another", () => {
     const { c: bystander } = await creditedPurchase(700);
     const held = fake.faults.add({ kind: 'timeout', method: 'POST', path: '/v1/refunds', times: Infinity });
     const refunds = Array.from({ length: 4 * API_POOL_SIZE }, (_, i) => refund(hostile, `stall-${i}`, { payment_intent_id: pi, amount_minor: 1 }));
-    await eventually(async () => held.held, (n) => n === 4 * API_POOL_SIZE, { description: 'every refund waiting on Stripe' });
+    const early: string[] = []; // any refund answered before Stripe was released: shown if the wait below fails
+    for (const r of refunds) void r.then((answer) => early.push(`${answer.status} ${JSON.stringify(answer.body)}`));
+    await eventually(async () => ({ held: held.held, early }), (s) => s.held === 4 * API_POOL_SIZE, { description: 'every refund waiting on Stripe' });
 
     const reads = await Promise.all(Array.from({ length: 30 }, () => callApi(api.url, 'GET', '/accounts/me/balance', { apiKey: bystander.apiKey })));
     expect(reads.map((r) => r.status)).toEqual(Array(30).fill(200));
@@ -221,5 +224,23 @@ describe("one account's load never takes the API from another", () => {
     expect(answers[0]!.body).toMatchObject({ amount_minor: 800, currency: 'usd' });
     const reads = fake.requestsTo('GET', `/v1/payment_intents/${pi}`).length;
     expect(reads).toBeLessThan(FLOOD_BUDGETS.stripeReads.perMinute);
+  });
+
+  it('a revoked key is refused at once (401 api_key_revoked) and moves nothing; the account\'s other key still works', async () => {
+    const { c, pi } = await creditedPurchase(900);
+    const { apiKey: leaked, key } = await createApiKey(ctx.pool, { id: c.accountId }, { name: 'leaked' });
+    const withLeaked: Customer = { ...c, apiKey: leaked };
+    expect((await debit(withLeaked, 'before-revoke', 100)).status).toBe(201);
+    expect(await revokeApiKey(ctx.pool, c.accountId, key.id)).toMatchObject({ alreadyRevoked: false });
+
+    for (const attempt of [
+      () => debit(withLeaked, 'after-revoke', 100),
+      () => refund(withLeaked, 'after-revoke-refund', { payment_intent_id: pi }),
+      () => callApi(api.url, 'GET', '/accounts/me/balance', { apiKey: leaked }),
+    ]) {
+      expect(await attempt()).toMatchObject({ status: 401, body: { error: { code: 'api_key_revoked' } } });
+    }
+    expect(stripeRefundsOf(pi)).toHaveLength(0);
+    expect(await balanceOf(c)).toMatchObject({ amount_minor: 800, available_minor: 800 });
   });
 });
