@@ -35,6 +35,7 @@ export const STATE_GAUGE_NAMES = {
   reconcileLastRun: 'payconfirm_reconcile_last_run_timestamp_seconds',
   outboxFailing: 'payconfirm_outbox_failing_rows',
   outboxDead: 'payconfirm_outbox_dead_rows',
+  accountsInDebt: 'payconfirm_accounts_in_debt',
   failures: 'payconfirm_state_gauge_failures_total',
 } as const;
 
@@ -49,6 +50,8 @@ interface PostgresState {
   /** Per outbox (label `outbox`): rows whose last attempt failed and that wait for the next, and dead rows. */
   outboxes: Record<OutboxName, { failing: number; dead: number }>;
   reconcile: { drifting: number; unresolved: number; finishedAtSeconds: number } | null;
+  /** Accounts with a balance below zero in some currency (refunds or disputes outside the API; invariant 9). */
+  accountsInDebt: number;
 }
 
 /** One statement, so one round trip; `SET LOCAL` bounds it on the server and ends with its implicit transaction. */
@@ -61,6 +64,7 @@ SELECT
   (SELECT count(*)::int FROM outgoing_notifications WHERE status = 'dead') AS notifications_dead,
   (SELECT count(*)::int FROM outgoing_emails WHERE status = 'pending' AND attempts > 0) AS receipts_failing,
   (SELECT count(*)::int FROM outgoing_emails WHERE status = 'dead') AS receipts_dead,
+  (SELECT count(DISTINCT account_id)::int FROM balances WHERE amount_minor < 0) AS accounts_in_debt,
   r.drifting, r.unresolved, EXTRACT(EPOCH FROM r.finished_at)::float8 AS finished_at
 FROM (SELECT 1) one
 LEFT JOIN LATERAL (SELECT drifting, unresolved, finished_at FROM reconcile_runs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1) r ON true`;
@@ -102,6 +106,7 @@ export function registerStateGauges(metrics: Metrics, sources: StateGaugeSources
           notifications: { failing: Number(row.notifications_failing ?? 0), dead: Number(row.notifications_dead ?? 0) },
           receipts: { failing: Number(row.receipts_failing ?? 0), dead: Number(row.receipts_dead ?? 0) },
         },
+        accountsInDebt: Number(row.accounts_in_debt ?? 0),
         reconcile: row.finished_at === null || row.finished_at === undefined ? null : { drifting: Number(row.drifting), unresolved: Number(row.unresolved), finishedAtSeconds: Number(row.finished_at) },
       };
     } catch {
@@ -171,5 +176,11 @@ export function registerStateGauges(metrics: Metrics, sources: StateGaugeSources
     (o) => o.failing,
   );
   outboxGauge(STATE_GAUGE_NAMES.outboxDead, 'Outbox rows in status dead, waiting for an operator, by outbox: notifications, receipts', (o) => o.dead);
+  gauge(
+    STATE_GAUGE_NAMES.accountsInDebt,
+    'Accounts whose balance is below zero in some currency: a refund made outside the API (Stripe Dashboard) or a lost dispute took more than the account held; API callers never can',
+    postgresState,
+    (s) => s.accountsInDebt,
+  );
   gauge(STATE_GAUGE_NAMES.reconcileLastRun, 'When the latest scheduled reconcile run finished (Unix seconds); absent before the first run', postgresState, (s) => s.reconcile?.finishedAtSeconds ?? null);
 }

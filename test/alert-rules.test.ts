@@ -143,7 +143,7 @@ describe('deploy/prometheus/payconfirm-alerts.yml', () => {
     for (const name of used) expect(served.has(name), `${name} is exported`).toBe(true);
 
     const samples = samplesOf(apiText);
-    for (const name of [STATE_GAUGE_NAMES.inboxOldestUnprocessedAge, STATE_GAUGE_NAMES.inboxDead, STATE_GAUGE_NAMES.inboxFailed, STATE_GAUGE_NAMES.needsAttention, STATE_GAUGE_NAMES.reconcileDrift, STATE_GAUGE_NAMES.reconcileUnresolved]) {
+    for (const name of [STATE_GAUGE_NAMES.inboxOldestUnprocessedAge, STATE_GAUGE_NAMES.inboxDead, STATE_GAUGE_NAMES.inboxFailed, STATE_GAUGE_NAMES.needsAttention, STATE_GAUGE_NAMES.reconcileDrift, STATE_GAUGE_NAMES.reconcileUnresolved, STATE_GAUGE_NAMES.accountsInDebt]) {
       expect(samples.has(name), `${name} has a sample`).toBe(true);
       expect(used.has(name), `${name} is alerted on`).toBe(true);
     }

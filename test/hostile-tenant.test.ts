@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../src/db/api-keys.js';
 import { createPool, type Pool } from '../src/db/pool.js';
+import { createMetrics } from '../src/metrics.js';
+import { registerStateGauges, STATE_GAUGE_NAMES } from '../src/state-gauges.js';
+import { signalPaymentWithStart } from '../src/temporal/payment-workflow-client.js';
+import { runPayconfirm } from './support/cli-process.js';
 import { startFakeStripe, type FakeStripe } from './support/fake-stripe/index.js';
 import { eventually } from './support/eventually.js';
 import { movementsOf, ledgerOf, paymentSettles } from './support/payment-books.js';
@@ -133,6 +137,27 @@ describe('an API caller never takes a balance below zero', () => {
     await paymentSettles(ctx, pi);
     expect(await balanceOf(c)).toEqual({ currency: 'usd', amount_minor: 2_000, held_minor: 0, available_minor: 2_000 });
     expect(movementsOf(await ledgerOf(ctx, pi))).toEqual([['payment_credit', 2_000]]);
+  });
+
+  it('a refund outside the API (the Stripe Dashboard) may leave debt: the books follow Stripe, accounts show and the gauge say so', async () => {
+    const { c, pi } = await creditedPurchase(3_000);
+    expect((await debit(c, 'spend-before-dashboard-refund', 2_500)).status).toBe(201);
+    fake.refundPaymentIntent(pi); // all 3,000, in the Dashboard: not the caller's doing, so not refused
+    // Its webhook wakes the payment (as the relay would hand it over): the workflow reads Stripe and books the refund.
+    await signalPaymentWithStart(api.deps.payments, pi, { eventId: `evt_dashboard_refund_${pi}`, eventType: 'charge.refunded' });
+    await booksShow(pi, 1);
+    await paymentSettles(ctx, pi);
+    expect(await balanceOf(c)).toEqual({ currency: 'usd', amount_minor: -2_500, held_minor: 0, available_minor: -2_500 });
+    // Nothing more can be spent or refunded through the API.
+    expect((await debit(c, 'spend-in-debt', 1)).body).toMatchObject({ error: { code: 'insufficient_balance' } });
+
+    const shown = await runPayconfirm(['accounts', 'show', c.accountId, '--json'], { DATABASE_URL: ctx.databaseUrl, DATABASE_SCHEMA: ctx.schema });
+    expect(shown).toMatchObject({ code: 0, json: { account_id: c.accountId, in_debt: true, balances: [{ currency: 'usd', balance_minor: -2_500, held_minor: 0, available_minor: -2_500, debt_minor: 2_500 }] } });
+
+    const metrics = createMetrics();
+    registerStateGauges(metrics, { pool: ctx.pool, temporal: { client: ctx.client, taskQueue: ctx.taskQueue } });
+    const inDebt = (await metrics.registry.getSingleMetric(STATE_GAUGE_NAMES.accountsInDebt)!.get()).values[0]?.value;
+    expect(inDebt).toBe(1);
   });
 });
 

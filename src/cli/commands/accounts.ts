@@ -1,4 +1,5 @@
 import { AccountExistsError, createAccount, findAccountById, isAccountEmail, setAccountEmail } from '../../db/accounts.js';
+import { listAvailability, listOpenHolds } from '../../db/balance-holds.js';
 import { createApiKey, InvalidApiKeyRequestError, isApiKeyId, listApiKeys, revokeApiKey, type ApiKeyRecord } from '../../db/api-keys.js';
 import { isAccountId } from '../../domain/account-id.js';
 import { API_KEY_SCOPES, parseScopeList } from '../../domain/api-key-scopes.js';
@@ -12,6 +13,7 @@ import { jsonText, tableText, type CliIo, type Column } from '../output.js';
 
 const usage = `Usage:
   payconfirm accounts create --stripe-customer cus_… [--name NAME] [--email ADDRESS]
+  payconfirm accounts show ACCOUNT_ID [--json]
   payconfirm accounts set-email ACCOUNT_ID (ADDRESS | --clear)
   payconfirm accounts keys create ACCOUNT_ID [--name NAME] [--scopes read,confirm,spend,refund] [--expires-in 30d]
   payconfirm accounts keys list ACCOUNT_ID [--json]
@@ -19,6 +21,10 @@ const usage = `Usage:
 
 create makes a payconfirm account linked to a Stripe customer and prints JSON with its
 account_id and a new api_key. The key is shown once, only here: store it now.
+
+show prints the account, each currency's balance, what refunds under way hold, what is available, and any
+debt: a refund made in the Stripe Dashboard or a lost dispute moves the books as Stripe says and may take a
+balance below zero (API callers never can; docs/refunds.md); --json has inDebt.
 
 --email / set-email: where the e-mail receipt of each payment credit goes (docs/notifications.md,
 "E-mail receipts"); a credit written while the account has none gets no receipt (recorded as skipped).
@@ -30,7 +36,7 @@ Rotate: create a key, move callers to it, revoke the old one. A revoked or expir
 403 insufficient_scope. keys list never shows a secret, only its prefix and last four characters.
 
 Environment: DATABASE_URL (required), DATABASE_SCHEMA.
-Exit: 0 created / set / listed / revoked (again) · 4 the customer already has an account, or no such account or key · 1 usage/config/database error.
+Exit: 0 created / set / shown / listed / revoked (again) · 4 the customer already has an account, or no such account or key · 1 usage/config/database error.
 `;
 
 const emailOption = (value: string): string => {
@@ -88,6 +94,55 @@ const accountIdArg = (value: string | undefined): string => {
   if (!isAccountId(value)) throw new UsageError(`${JSON.stringify(value)} is not an account id`);
   return value;
 };
+
+async function show(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } });
+  if (values.help) return io.stdout(usage), EXIT.ok;
+  const accountId = accountIdArg(positionals[0]);
+  noPositionals(positionals.slice(1));
+  const shown = await withPool(cliConfig(io.env), async (pool) => {
+    const account = await findAccountById(pool, accountId);
+    if (!account) throw new CliFailure(`no account ${accountId}`, EXIT.refused);
+    return { account, balances: await listAvailability(pool, accountId), holds: await listOpenHolds(pool, accountId) };
+  });
+  const balances = shown.balances.map((b) => ({
+    currency: b.currency,
+    balanceMinor: b.balanceMinor,
+    heldMinor: b.heldMinor,
+    availableMinor: b.availableMinor,
+    debtMinor: Math.max(0, -b.balanceMinor),
+  }));
+  const inDebt = balances.some((b) => b.debtMinor > 0);
+  const { account } = shown;
+  if (values.json) {
+    io.stdout(
+      jsonText({
+        accountId: account.id,
+        stripeCustomerId: account.stripeCustomerId,
+        name: account.name,
+        email: account.email,
+        createdAt: account.createdAt.toISOString(),
+        inDebt,
+        balances,
+        openHolds: shown.holds.map((h) => ({ holdId: h.id, paymentIntentId: h.paymentIntentId, amountMinor: h.amountMinor, currency: h.currency, stripeRefundId: h.stripeRefundId, createdAt: h.createdAt.toISOString() })),
+      }),
+    );
+  } else {
+    io.stdout(`account ${account.id} (${account.name ?? 'no name'}), Stripe customer ${account.stripeCustomerId}\n`);
+    io.stdout(balances.length ? `${tableText(BALANCE_COLUMNS, balances)}\n` : 'No balance yet: nothing was ever credited.\n');
+    if (shown.holds.length > 0) io.stdout(`${shown.holds.length} refund(s) under way hold credits (--json lists them).\n`);
+    if (inDebt) io.stdout('IN DEBT: refunds or disputes outside the API took more than the account held (docs/refunds.md).\n');
+  }
+  return EXIT.ok;
+}
+
+const BALANCE_COLUMNS: Column<{ currency: string; balanceMinor: number; heldMinor: number; availableMinor: number; debtMinor: number }>[] = [
+  { header: 'CURRENCY', value: (b) => b.currency },
+  { header: 'BALANCE', value: (b) => String(b.balanceMinor) },
+  { header: 'HELD', value: (b) => String(b.heldMinor) },
+  { header: 'AVAILABLE', value: (b) => String(b.availableMinor) },
+  { header: 'DEBT', value: (b) => String(b.debtMinor) },
+];
 
 /** A key as the CLI prints it: every field but the secret, which the CLI never has after creation. */
 const keyJson = (k: ApiKeyRecord) => ({
@@ -182,6 +237,7 @@ export const accountsCommand: CommandGroup = {
   name: 'accounts',
   synopsis: [
     'accounts create --stripe-customer cus_… [--name NAME] [--email ADDRESS]   create an account; prints account_id and api_key',
+    'accounts show ACCOUNT_ID [--json]   balances, credits held by refunds under way, available, debt',
     'accounts set-email ACCOUNT_ID (ADDRESS | --clear)   where the account\'s e-mail receipts go',
     'accounts keys create|list|revoke ACCOUNT_ID …   API keys: several live ones (rotation), scopes, expiry; revoke at once',
   ],
@@ -190,6 +246,7 @@ export const accountsCommand: CommandGroup = {
     const parsed = subcommandOf(argv);
     if (!parsed) return io.stdout(usage), EXIT.ok;
     if (parsed.sub === 'create') return create(parsed.rest, io);
+    if (parsed.sub === 'show') return show(parsed.rest, io);
     if (parsed.sub === 'set-email') return setEmail(parsed.rest, io);
     if (parsed.sub === 'keys') return keys(parsed.rest, io);
     throw new UsageError(`unknown command: accounts ${parsed.sub}`);

@@ -24,6 +24,8 @@ CREATE TABLE balance_holds (
 );
 CREATE INDEX balance_holds_open ON balance_holds (account_id, currency) WHERE status = 'held';
 -- The payment's books name its open holds, so a refund that failed at Stripe before its debit releases its hold.
+-- Accounts in debt (a refund outside the API, a lost dispute): the state gauge payconfirm_accounts_in_debt counts them.
+CREATE INDEX balances_in_debt ON balances (account_id) WHERE amount_minor < 0;
 CREATE INDEX balance_holds_open_by_payment ON balance_holds (payment_intent_id) WHERE status = 'held';
 
 -- held → settled | released, once; the money fields never change. Learning the refund id later is allowed.
@@ -80,4 +82,5 @@ ALTER TABLE idempotency_keys DROP COLUMN recovery;
 DROP TRIGGER ledger_entries_settle_hold ON ledger_entries;
 DROP FUNCTION ledger_entries_settle_hold();
 DROP TABLE balance_holds;
+DROP INDEX balances_in_debt;
 DROP FUNCTION balance_holds_transition();
