@@ -154,6 +154,15 @@ describe('an API caller never takes a balance below zero', () => {
     const shown = await runPayconfirm(['accounts', 'show', c.accountId, '--json'], { DATABASE_URL: ctx.databaseUrl, DATABASE_SCHEMA: ctx.schema });
     expect(shown).toMatchObject({ code: 0, json: { account_id: c.accountId, in_debt: true, balances: [{ currency: 'usd', balance_minor: -2_500, held_minor: 0, available_minor: -2_500, debt_minor: 2_500 }] } });
 
+    const reconciled = await runPayconfirm(['reconcile', pi, '--json'], {
+      DATABASE_URL: ctx.databaseUrl,
+      DATABASE_SCHEMA: ctx.schema,
+      STRIPE_SECRET_KEY: fake.apiKey,
+      STRIPE_API_BASE: fake.url,
+    });
+    // No drift (the books follow Stripe), and the debt named.
+    expect(reconciled).toMatchObject({ code: 0, json: { drifting: 0, accounts_in_debt: [{ account_id: c.accountId, currency: 'usd', debt_minor: 2_500 }] } });
+
     const metrics = createMetrics();
     registerStateGauges(metrics, { pool: ctx.pool, temporal: { client: ctx.client, taskQueue: ctx.taskQueue } });
     const inDebt = (await metrics.registry.getSingleMetric(STATE_GAUGE_NAMES.accountsInDebt)!.get()).values[0]?.value;

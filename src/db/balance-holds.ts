@@ -121,3 +121,19 @@ export async function listOpenHolds(db: Pool | PoolClient, accountId: string): P
   const { rows } = await db.query<HoldRow>(`SELECT ${HOLD_COLUMNS} FROM balance_holds WHERE account_id = $1 AND status = 'held' ORDER BY created_at, id`, [accountId]);
   return rows.map(toHold);
 }
+
+/** A currency in which an account owes: its balance is below zero (a refund outside the API, a lost dispute). */
+export interface Debt {
+  accountId: string;
+  currency: string;
+  debtMinor: number;
+}
+
+/** Every account in debt, most owed first (the partial index balances_in_debt keeps it cheap). */
+export async function listDebts(db: Pool | PoolClient, limit = 100): Promise<Debt[]> {
+  const { rows } = await db.query<{ account_id: string; currency: string; debt: number }>(
+    'SELECT account_id, currency, -amount_minor AS debt FROM balances WHERE amount_minor < 0 ORDER BY amount_minor, account_id LIMIT $1',
+    [limit],
+  );
+  return rows.map((r) => ({ accountId: r.account_id, currency: r.currency, debtMinor: r.debt }));
+}

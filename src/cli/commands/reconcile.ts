@@ -6,6 +6,7 @@ import { millisecondsOption, parseCommandArgs } from '../args.js';
 import { cliConfig, withPool, withTemporal } from '../cli-env.js';
 import { EXIT, UsageError } from '../cli-errors.js';
 import type { CommandGroup } from '../command.js';
+import { listDebts } from '../../db/balance-holds.js';
 import { jsonText, tableText, type CliIo, type Column } from '../output.js';
 import { ConfigError } from '../../config.js';
 
@@ -97,9 +98,14 @@ export const reconcileCommand: CommandGroup = {
       }
 
       const remaining = results.filter((r) => r.drift.length > 0);
-      if (values.json) io.stdout(jsonText({ checked: results.length, drifting: remaining.length, payments: results }));
+      // Not drift (the books follow Stripe), but money owed: refunds outside the API or lost disputes (docs/refunds.md).
+      const debts = await listDebts(pool);
+      if (values.json) io.stdout(jsonText({ checked: results.length, drifting: remaining.length, payments: results, accountsInDebt: debts }));
       else if (results.length === 0) io.stdout(`No PaymentIntents with activity since ${since.toISOString()}.\n`);
       else io.stdout(`${tableText(COLUMNS, results)}\n${results.length} PaymentIntent(s) checked, ${remaining.length} drifting.\n`);
+      if (debts.length && !values.json) {
+        io.stdout(`${debts.length} account(s) in debt: ${debts.map((d) => `${d.accountId} owes ${d.debtMinor} ${d.currency}`).join('; ')} (payconfirm accounts show ACCOUNT_ID).\n`);
+      }
       if (remaining.length) io.stderr(`reconcile: drift in ${remaining.length} PaymentIntent(s)${values.fix ? ' after --fix' : '; --fix wakes their workflows to converge'}\n`);
       return remaining.length ? EXIT.failure : EXIT.ok;
     });
