@@ -50,7 +50,7 @@ interface PostgresState {
   /** Per outbox (label `outbox`): rows whose last attempt failed and that wait for the next, and dead rows. */
   outboxes: Record<OutboxName, { failing: number; dead: number }>;
   reconcile: { drifting: number; unresolved: number; finishedAtSeconds: number } | null;
-  /** Accounts with a balance below zero in some currency (refunds or disputes outside the API; invariant 9). */
+  /** Accounts with a balance below zero in some currency (refunds or disputes outside the API; invariant 11). */
   accountsInDebt: number;
 }
 

@@ -14,7 +14,7 @@ import { callApi, startTestApi, type TestApi } from './support/test-api.js';
 
 
 /**
- * Invariants 9 and 10 against hostile callers, on the real stack (Temporal dev server, Postgres, the stateful fake
+ * Invariants 11 and 12 against hostile callers, on the real stack (Temporal dev server, Postgres, the stateful fake
  * Stripe): an API caller never takes a balance below zero (they cannot take back money they spent), and one
  * account's load never takes the API from another. The API gets its own pool of 10, as in production.
  */

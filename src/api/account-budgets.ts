@@ -1,7 +1,7 @@
 import type { RateLimit } from './rate-limit.js';
 
 /**
- * What one account may ask of one API replica, by kind of request: the table of fair shares (invariant 10, "one
+ * What one account may ask of one API replica, by kind of request: the table of fair shares (invariant 12, "one
  * account's load never takes the API from another"). Each is a token bucket per account (src/api/rate-limit.ts);
  * over it, that account alone hears 429 `rate_limited` with `Retry-After`, and every other account is served.
  * `stripeReads` is the account's share of the API's own Stripe reads (src/api/stripe-read-budget.ts), inside the

@@ -35,7 +35,7 @@ const WAKE_DEADLINE_MS = 2_000;
 
 /**
  * POST /billing/refunds: gives back (part of) a credited payment through Stripe, only from credits the account still
- * holds (invariant 9; the rule: src/domain/refund-allowance.ts). In phases, no transaction open across a call out:
+ * holds (invariant 11; the rule: src/domain/refund-allowance.ts). In phases, no transaction open across a call out:
  *
  * 1. reserve — the books say whose payment it is (a stranger: 404, no Stripe read); Stripe says what is left to
  *    refund; then ONE short transaction locks the account's balance, checks what is available (balance − holds),

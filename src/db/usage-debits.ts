@@ -40,7 +40,7 @@ export interface UsageDebitResult {
 /**
  * Spends credits, in the caller's transaction. The account's balance row is locked (`lockAvailability`, the same
  * lock a refund's hold takes), so concurrent debits and refunds of one account and currency queue up, and none can
- * take what is available (balance − holds) below zero (invariant 9). Refunds and disputes made outside the API may
+ * take what is available (balance − holds) below zero (invariant 11). Refunds and disputes made outside the API may
  * still leave a negative balance (debt); a debit never does.
  *
  * The ledger row is the debit's own record: a retry whose stored answer has expired (IDEMPOTENCY_KEY_TTL_HOURS)

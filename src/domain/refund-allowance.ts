@@ -1,7 +1,7 @@
 import { REFUND_MONEY_LEFT, REFUND_MONEY_RETURNED, type PaymentTruth } from './payment-truth.js';
 
 /**
- * What a refund asked through the API (POST /billing/refunds) may give back: the rule of invariant 9, "an API caller
+ * What a refund asked through the API (POST /billing/refunds) may give back: the rule of invariant 11, "an API caller
  * never takes an account's balance below zero". Workflow-safe (pure).
  *
  * A refund hands card money back, so the account must give up the credits it bought with it: the amount is reserved

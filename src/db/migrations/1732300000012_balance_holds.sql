@@ -1,6 +1,6 @@
 -- Up Migration
 -- Holds: money an API caller asked to give back (a refund through POST /billing/refunds) is reserved on the account
--- before Stripe is asked, so nobody can spend it meanwhile nor refund what was already spent (invariant 9).
+-- before Stripe is asked, so nobody can spend it meanwhile nor refund what was already spent (invariant 11).
 -- As a two-phase transfer: a hold is `held` (pending), then `settled` by the refund's own ledger movement (posted:
 -- the refund debit moves the balance, the hold stops counting — never a second debit) or `released` (voided: Stripe
 -- refused the refund). Available = balance − the account's held holds; debits and refund holds both check it while
