@@ -56,6 +56,12 @@ export const PAYMENT_WORKFLOW_PATCHES = {
   processingRecheckBackoff: 'processing-recheck-backoff',
   /** A run waiting for payment continues as new past its history budget. */
   continueAsNewPastHistoryBudget: 'continue-as-new-past-history-budget',
+  /**
+   * A pass runs as a local activity on the workflow's own worker (one workflow task a pass, no dispatch to the
+   * `-stripe` queue): Stripe's limit is held by the request budget every process shares (src/stripe), not by a
+   * task-queue rate. Runs that recorded a pass as a regular activity keep running it there.
+   */
+  convergeInLocalActivity: 'converge-in-local-activity',
 } as const;
 
 type OperatorDecision =
@@ -92,6 +98,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     startToCloseTimeout: tuning.activityTimeout,
     retry,
   });
+  // The same pass as a local activity (PAYMENT_WORKFLOW_PATCHES.convergeInLocalActivity), with the same retry budget.
+  const localPayments = proxyLocalActivities<PaymentActivities>({ startToCloseTimeout: tuning.activityTimeout, retry });
   // An operator's decision must land, however long Postgres is away: no attempt limit, the same backoff.
   const decisions = proxyLocalActivities<OperatorDecisionActivities>({
     startToCloseTimeout: tuning.activityTimeout,
@@ -245,7 +253,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       verifyMirror = false;
       let result: ConvergeResult;
       try {
-        result = await payments.convergePayment({ paymentIntentId: pi, handedTruth, resolve, verifyMirror: verify, eventIds: [...eventIds] });
+        const pass = patched(PAYMENT_WORKFLOW_PATCHES.convergeInLocalActivity) ? localPayments : payments;
+        result = await pass.convergePayment({ paymentIntentId: pi, handedTruth, resolve, verifyMirror: verify, eventIds: [...eventIds] });
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
         const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;

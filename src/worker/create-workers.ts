@@ -42,9 +42,10 @@ export interface WorkerDeps {
 }
 
 /**
- * Two workers in one process: the main queue runs workflows, the event workflow's activities and the operator
- * decisions (local activities); the `-stripe` queue runs the payment's one activity, which reads and writes
- * Stripe, and the event backfill's page listing (one request a page), under a task-queue-wide rate limit.
+ * Two workers in one process: the main queue runs workflows, the event workflow's activities, the operator
+ * decisions and the payment's pass (local activities); the `-stripe` queue runs the payment's pass for runs that
+ * recorded it as a regular activity, the event backfill's page listing, the reconcile's comparisons and the
+ * subscription's activity.
  */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const stripeActivityRate = stripeActivitiesPerSecond(deps.stripeRateLimitPerSecond);
@@ -57,11 +58,19 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     namespace: deps.namespace,
     shutdownGraceTime: deps.shutdownGraceTimeMs ?? 20_000,
   };
+  const paymentActivities = createPaymentActivities({
+    stripe: deps.stripe,
+    pool: deps.pool,
+    policy: deps.moneyPolicy ?? DEFAULT_MONEY_POLICY,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+  });
   const main = await Worker.create({
     ...common,
     taskQueue: deps.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: {
+      // The payment's pass, as a local activity of its workflow (workflows/payment-workflow.ts).
+      ...paymentActivities,
       ...createOperatorDecisionActivities({ pool: deps.pool }),
       ...createMaintenanceActivities({ pool: deps.pool }),
       ...createStripeEventBackfillCursorActivities({ pool: deps.pool, routes: deps.routes ?? [] }),
@@ -82,12 +91,8 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     ...common,
     taskQueue: stripeTaskQueueFor(deps.taskQueue),
     activities: {
-      ...createPaymentActivities({
-        stripe: deps.stripe,
-        pool: deps.pool,
-        policy: deps.moneyPolicy ?? DEFAULT_MONEY_POLICY,
-        ...(deps.metrics ? { metrics: deps.metrics } : {}),
-      }),
+      // The pass as a regular activity: for runs that recorded it before convergeInLocalActivity.
+      ...paymentActivities,
       // The backfill's pages: one Stripe request each, under the same queue-wide rate limit.
       ...createStripeEventPageActivities({ stripe: deps.stripe, pool: deps.pool, ...(deps.metrics ? { metrics: deps.metrics } : {}) }),
       // The scheduled reconcile's comparisons: one PaymentIntent each (2–4 requests), under the same limit.
