@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pruneIdempotencyKeys } from '../src/db/idempotency-keys.js';
 import { verifyLedger } from '../src/db/ledger-verify.js';
 import { pruneInbox, PRUNE_INBOX_BATCH_SQL } from '../src/db/webhook-inbox.js';
 import { activePaymentIntentsPage, activityScanSql, allActivePaymentIntents, type ActivityCursor } from '../src/reconcile/active-payment-intents.js';
@@ -178,5 +179,21 @@ describe('the hourly inbox prune, with 20,000 failed rows kept past retention', 
     expect(reads.map((n) => n['Node Type'])).not.toContain('Seq Scan');
     expect(reads.map((n) => n['Index Name'])).toContain('stripe_webhook_events_prunable');
     expect(await pruneInbox(ctx.pool, 30)).toBe(200);
+  });
+});
+
+describe('the hourly Idempotency-Key prune', () => {
+  it('deletes in batches exactly the keys past their retention', async () => {
+    await ctx.pool.query(
+      `INSERT INTO idempotency_keys (account_id, idempotency_key, request_method, request_path, request_hash, response_status, response_body, expires_at)
+       SELECT $1, 'key-' || n, 'POST', '/accounts/me/debits', '\\x00', 201, '{}', now() + CASE WHEN n % 3 = 0 THEN interval '1 day' ELSE interval '-1 day' END
+       FROM generate_series(1, 1200) n`,
+      [account],
+    );
+    expect(await pruneIdempotencyKeys(ctx.pool, 250)).toBe(800);
+    const { rows } = await ctx.pool.query<{ left: number; expired: number }>(
+      'SELECT count(*)::int AS left, count(*) FILTER (WHERE expires_at < now())::int AS expired FROM idempotency_keys',
+    );
+    expect(rows[0]).toEqual({ left: 400, expired: 0 });
   });
 });
