@@ -5,7 +5,8 @@ import type { Drift } from '../src/domain/books-drift.js';
 import type { MoneyPolicy } from '../src/domain/credit-policy.js';
 import { scrubSecrets } from '../src/logger.js';
 import type { Metrics } from '../src/metrics.js';
-import { recentlyActivePaymentIntents, reconcilePayment, wakePaymentToConverge } from '../src/reconcile/reconcile-payments.js';
+import { activePaymentIntentsPage, type ActivePage, type ActivityCursor } from '../src/reconcile/active-payment-intents.js';
+import { reconcilePayment, wakePaymentToConverge } from '../src/reconcile/reconcile-payments.js';
 import { beginReconcileRun, finishReconcileRun, recordReconcileFindings, type ReconcileFinding, type ReconcileRunSummary } from '../src/reconcile/reconcile-runs.js';
 import type { StripeClient } from '../src/stripe/stripe-client.js';
 import { toActivityFailure } from '../src/stripe/stripe-failures.js';
@@ -83,8 +84,17 @@ export function createPaymentReconcileActivities({
     },
 
     /** The next page of PaymentIntents with activity since `since`, in id order after `after`. */
-    async listReconcileCandidates(input: { since: string; after: string | null; limit: number }): Promise<string[]> {
-      return recentlyActivePaymentIntents(pool, new Date(input.since), { after: input.after, limit: input.limit });
+    /** The next page of the walk of PaymentIntents active since `since` (src/reconcile/active-payment-intents.ts). */
+    async listReconcilePage(input: { since: string; cursor: ActivityCursor | null; limit: number }): Promise<ActivePage> {
+      return activePaymentIntentsPage(pool, new Date(input.since), input.cursor, input.limit);
+    },
+
+    /**
+     * @deprecated the id-ordered page of runs started before the keyset walk (RECONCILE_KEYSET_WALK_PATCH): answers
+     * no ids, so such a run closes; the next run's overlapping lookback checks its window.
+     */
+    async listReconcileCandidates(_input: { since: string; after: string | null; limit: number }): Promise<string[]> {
+      return [];
     },
 
     /**

@@ -112,7 +112,7 @@ async function scenario(
     metrics: createMetrics(),
     stripeReads: createStripeReadBudget(0),
     truthReads: new SingleFlight(),
-    settings: { confirmWaitMs: 0, accountBudgets: UNLIMITED_ACCOUNT_BUDGETS, webhookSecrets: [SECRET], webhookMaxBodyBytes: 1_048_576, moneyPolicy: { creditPaymentIntents: 'all', balanceMirror: 'on' }, idempotency: { ttlHours: 24, leaseSeconds: 60 } },
+    settings: { confirmWaitMs: 0, accountBudgets: UNLIMITED_ACCOUNT_BUDGETS, webhookSecrets: [SECRET], webhookMaxBodyBytes: 1_048_576, moneyPolicy: { creditPaymentIntents: 'all', balanceMirror: 'on' }, idempotency: { ttlHours: 24, leaseSeconds: 60 }, stateGaugesMaxAgeMs: 0 },
   };
   const inbox = handler.startsWith('inbox');
   const startRelay = () => startInboxRelay({ pool, events: deps.payments, logger });

@@ -58,6 +58,9 @@ const schema = z.object({
   STRIPE_TIMEOUT_MS: intFrom(100, 120_000).default(10_000),
   STRIPE_RATE_LIMIT_PER_SECOND: intFrom(1, 10_000).default(25),
   PORT: intFrom(0, 65_535).default(3000),
+  METRICS_HOST: z.string().regex(/^[A-Za-z0-9.\-:\[\]]+$/, 'must be a host name or an IP address').default('127.0.0.1'),
+  METRICS_PORT: intFrom(0, 65_535).default(9465),
+  STATE_GAUGES_MAX_AGE_SECONDS: intFrom(0, 3_600).default(15),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CONFIRM_WAIT_MS: intFrom(0, 60_000).default(8_000),
   CONFIRM_RATE_LIMIT_PER_MINUTE: intFrom(0, 1_000_000).default(600),
@@ -124,6 +127,13 @@ export interface Config {
     webhookMaxBodyBytes: number;
     stripeReadsPerSecond: number;
   };
+  /**
+   * The API's GET /metrics, on its own listener (src/metrics-server.ts): `host` (loopback by default: a scraper on the
+   * host or a sidecar reaches it, the API's callers do not) and `port` (0: a free one). The API's own port answers 404.
+   * stateGaugesMaxAgeSeconds: how long one reading of the state gauges (src/state-gauges.ts) serves scrapes (0: each
+   * scrape reads), so a scrape storm does not query Postgres and Temporal each time.
+   */
+  metrics: { host: string; port: number; stateGaugesMaxAgeSeconds: number };
   webhookInboxRetentionDays: number;
   /** How long an API Idempotency-Key is remembered (money-moving POSTs). */
   idempotencyKeyTtlHours: number;
@@ -221,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       stripeReadsPerSecond: e.API_STRIPE_READS_PER_SECOND,
       webhookMaxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
     },
+    metrics: { host: e.METRICS_HOST, port: e.METRICS_PORT, stateGaugesMaxAgeSeconds: e.STATE_GAUGES_MAX_AGE_SECONDS },
     webhookInboxRetentionDays: e.WEBHOOK_INBOX_RETENTION_DAYS,
     webhookRelayStartsPerSecond: e.WEBHOOK_RELAY_STARTS_PER_SECOND,
     stripeEventBackfill: { intervalMinutes: e.STRIPE_EVENT_BACKFILL_INTERVAL_MINUTES, lookbackDays: e.STRIPE_EVENT_BACKFILL_LOOKBACK_DAYS },

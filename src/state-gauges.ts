@@ -9,20 +9,24 @@ import { PAYMENT_WORKFLOW_TYPE } from './temporal/payment-workflow-client.js';
  * inbox, the outboxes of notifications and receipts, the scheduled reconcile's runs) and Temporal visibility (payments waiting for an operator) — for the alert
  * rules in deploy/prometheus/payconfirm-alerts.yml.
  *
- * They live in the API process (src/api/app.ts registers them): its /metrics is always served (the worker's is
- * opt-in), it already holds both clients, and the inbox backlog is its relay's. The values are global, so every API
+ * They live in the API process (src/api/app.ts registers them): its /metrics (own listener, METRICS_HOST:METRICS_PORT)
+ * is always served (the worker's is opt-in), it already holds both clients, and the inbox backlog is its relay's. The values are global, so every API
  * replica reports the same ones: the rules take `max`.
  *
  * Each scrape runs two cheap queries (one SQL statement on partial indexes, one visibility count), each bounded by
  * `timeoutMs` (the SQL also server-side, by a local statement_timeout). A query that fails or times out leaves its
  * gauges out of that scrape (no stale or made-up value) and counts in `payconfirm_state_gauge_failures_total`;
- * /metrics still answers. Concurrent scrapes share one query in flight.
+ * /metrics still answers. Concurrent scrapes share one query in flight, and one reading (or failure) serves the
+ * scrapes of the next `maxAgeMs` (STATE_GAUGES_MAX_AGE_SECONDS, default 15 s): a scrape storm — several Prometheus,
+ * a dashboard refreshing — costs Postgres and Temporal one reading per max age, and a value is at most that old.
  */
 export interface StateGaugeSources {
   pool: Pool;
   temporal: { client: Client; taskQueue: string };
   /** Bound of each query, in ms (default 2000). */
   timeoutMs?: number;
+  /** How long one reading serves later scrapes, in ms (STATE_GAUGES_MAX_AGE_SECONDS; default 0: every scrape reads). */
+  maxAgeMs?: number;
 }
 
 export const STATE_GAUGE_NAMES = {
@@ -81,10 +85,19 @@ function withTimeout<T>(work: () => Promise<T>, timeoutMs: number, what: string)
   return Promise.race([work(), timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Memoises the promise in flight: gauges of one source, collected together by one scrape, share one query. */
-function shared<T>(run: () => Promise<T>): () => Promise<T> {
-  let inflight: Promise<T> | null = null;
-  return () => (inflight ??= run().finally(() => (inflight = null)));
+/**
+ * Memoises the promise in flight — gauges of one source, collected together by one scrape, share one query — and its
+ * outcome for `maxAgeMs` after it settles (a failure too: a scrape storm during an outage does not retry each time).
+ */
+export function cachedFor<T>(run: () => Promise<T>, maxAgeMs: number, now: () => number = Date.now): () => Promise<T> {
+  let latest: { value: Promise<T>; settledAt: number | null } | null = null;
+  return () => {
+    if (latest && (latest.settledAt === null || now() - latest.settledAt < maxAgeMs)) return latest.value;
+    const entry: { value: Promise<T>; settledAt: number | null } = { value: run(), settledAt: null };
+    entry.value = entry.value.finally(() => (entry.settledAt = now()));
+    latest = entry;
+    return entry.value;
+  };
 }
 
 /** Registers the state gauges on the process's registry (once: a second call on the same registry does nothing). */
@@ -92,9 +105,10 @@ export function registerStateGauges(metrics: Metrics, sources: StateGaugeSources
   const { registry } = metrics;
   if (registry.getSingleMetric(STATE_GAUGE_NAMES.failures)) return;
   const timeoutMs = sources.timeoutMs ?? 2_000;
+  const maxAgeMs = sources.maxAgeMs ?? 0;
 
   let failures: Counter<'source'> | undefined;
-  const postgresState = shared(async (): Promise<PostgresState | null> => {
+  const postgresState = cachedFor(async (): Promise<PostgresState | null> => {
     try {
       const results = (await withTimeout(() => sources.pool.query(postgresStateSql(timeoutMs)), timeoutMs, 'state gauge query')) as unknown as { rows: Record<string, number | null>[] }[];
       const row = results[results.length - 1]!.rows[0]!;
@@ -113,8 +127,8 @@ export function registerStateGauges(metrics: Metrics, sources: StateGaugeSources
       failures?.inc({ source: 'postgres' });
       return null;
     }
-  });
-  const needsAttention = shared(async (): Promise<number | null> => {
+  }, maxAgeMs);
+  const needsAttention = cachedFor(async (): Promise<number | null> => {
     const { client, taskQueue } = sources.temporal;
     try {
       const { count } = await withTimeout(() => client.withDeadline(Date.now() + timeoutMs, () => client.workflow.count(needsAttentionQuery(taskQueue))), timeoutMs, 'visibility count');
@@ -123,7 +137,7 @@ export function registerStateGauges(metrics: Metrics, sources: StateGaugeSources
       failures?.inc({ source: 'temporal' });
       return null;
     }
-  });
+  }, maxAgeMs);
 
   failures = new Counter({
     name: STATE_GAUGE_NAMES.failures,

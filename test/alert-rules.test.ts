@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createApp } from '../src/api/app.js';
-import { listen, type RunningHttpServer } from '../src/api/http-server.js';
+import { startMetricsServer } from '../src/metrics-server.js';
 import { ensureTool, PROMTOOL } from '../src/dev/go-tools.js';
 import { projectRoot } from '../src/dev/project-paths.js';
 import { createMetrics } from '../src/metrics.js';
@@ -87,7 +87,7 @@ const samplesOf = (text: string): Map<string, number> =>
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => [m[1]!, Number(m[2])]),
   );
-const apiSamples = async () => samplesOf(await scrapeText(`${api.url}/metrics`));
+const apiSamples = async () => samplesOf(await scrapeText(api.metricsUrl));
 
 describe('deploy/prometheus/payconfirm-alerts.yml', () => {
   it('passes `promtool check rules`', async () => {
@@ -135,7 +135,7 @@ describe('deploy/prometheus/payconfirm-alerts.yml', () => {
   });
 
   it('every metric the rules use is exported by the running API or worker; the state gauges have values on the API', async () => {
-    const [apiText, workerText] = await Promise.all([scrapeText(`${api.url}/metrics`), scrapeText(workerMetrics.url)]);
+    const [apiText, workerText] = await Promise.all([scrapeText(api.metricsUrl), scrapeText(workerMetrics.url)]);
     const exported = (text: string) => new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
     const served = new Set([...exported(apiText), ...exported(workerText)]);
     const used = new Set(rules().flatMap((r) => [...r.expr.matchAll(/\bpayconfirm_[a-z0-9_]+/g)].map((m) => m[0])));
@@ -273,16 +273,17 @@ describe('the state gauges on GET /metrics', () => {
 
   it('a failing visibility query leaves needs_attention out and counts the failure; the Postgres gauges stay', async () => {
     const lost = new Client({ connection: ctx.connection, namespace: `payconfirm-no-such-namespace-${uniqueSuffix()}` });
-    const app = createApp({ ...api.deps, metrics: createMetrics(), temporal: { ...api.deps.temporal, client: lost } });
-    const server: RunningHttpServer = await listen(app, 0, '127.0.0.1');
+    const metrics = createMetrics();
+    createApp({ ...api.deps, metrics, temporal: { ...api.deps.temporal, client: lost } }); // registers the state gauges on `metrics`
+    const server = await startMetricsServer({ metrics, host: '127.0.0.1', port: 0 });
     try {
-      const samples = samplesOf(await scrapeText(`${server.url}/metrics`));
+      const samples = samplesOf(await scrapeText(server.url));
       expect(samples.has(STATE_GAUGE_NAMES.needsAttention)).toBe(false);
       expect(samples.get(`${STATE_GAUGE_NAMES.failures}{source="temporal"}`)).toBe(1);
       expect(samples.get(`${STATE_GAUGE_NAMES.failures}{source="postgres"}`)).toBe(0);
       expect(samples.get(STATE_GAUGE_NAMES.inboxDead)).toBe(0);
     } finally {
-      await server.close(1_000);
+      await server.close();
     }
   });
 });

@@ -41,6 +41,7 @@ function startStack(ports: Ports): { child: ChildProcess; output: () => string }
     env: cleanEnv({
       PAYCONFIRM_DATA_DIR: dataDir,
       PORT: String(ports.api),
+      METRICS_PORT: '0',
       TEMPORAL_DEV_PORT: String(ports.temporal),
       TEMPORAL_UI_PORT: String(ports.ui),
       PAYCONFIRM_PG_PORT: String(ports.postgres),

@@ -1,8 +1,11 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookRoutes } from '../src/api/routes/webhook-routes.js';
+import { startApi } from '../src/api/start-api.js';
+import { loadConfig, requireBackends } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics, type Metrics } from '../src/metrics.js';
+import { cachedFor } from '../src/state-gauges.js';
 import { stripeEndpoint } from '../src/stripe/stripe-endpoint.js';
 import type { StripeClient } from '../src/stripe/stripe-client.js';
 import { startFakeStripe, type FakeStripe } from './support/fake-stripe/index.js';
@@ -13,7 +16,8 @@ import { createTestContext, startTestWorkers, stripeClientFor, type RunningWorke
 /**
  * What an operator sees of real traffic: `GET /metrics` counters that move with it, and JSON log lines that
  * tie each request to its payment without ever carrying a secret. API and workers share one registry here,
- * as they do in the dev stack (separate processes each serve their own: API /metrics, worker WORKER_METRICS_PORT).
+ * as they do in the dev stack (separate processes each serve their own: the API's on METRICS_HOST:METRICS_PORT, apart
+ * from its port; the worker's on WORKER_METRICS_PORT).
  */
 let ctx: TestContext;
 let fake: FakeStripe;
@@ -65,7 +69,7 @@ function parseMetrics(text: string): Samples {
 }
 
 async function scrape(): Promise<Samples> {
-  const res = await fetch(`${api.url}/metrics`);
+  const res = await fetch(api.metricsUrl);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
   return parseMetrics(await res.text());
@@ -234,5 +238,83 @@ describe('structured logs', () => {
     expect(stripeEndpoint('GET', '/v1/payment_intents/search')).toBe('GET /v1/payment_intents/search');
     expect(stripeEndpoint('GET', '/v1/checkout/sessions/cs_test_a1B2')).toBe('GET /v1/checkout/sessions/:id');
     expect(stripeEndpoint('GET', '/v1/customers/%3Cscript%3E')).toBe('GET /v1/customers/:id');
+  });
+});
+
+describe('GET /metrics on its own listener (METRICS_HOST, METRICS_PORT), state gauges cached', () => {
+  const serviceConfig = (env: Record<string, string>) =>
+    requireBackends(
+      loadConfig({
+        DATABASE_URL: ctx.databaseUrl,
+        DATABASE_SCHEMA: ctx.schema,
+        TEMPORAL_ADDRESS: ctx.temporalAddress,
+        TEMPORAL_TASK_QUEUE: ctx.taskQueue,
+        STRIPE_SECRET_KEY: 'sk_test_fake',
+        STRIPE_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+        PORT: '0',
+        ...env,
+      }),
+    );
+
+  it('defaults: loopback, port 9465, a reading serves 15 s of scrapes; a bad value names its variable', () => {
+    expect(loadConfig({}).metrics).toEqual({ host: '127.0.0.1', port: 9465, stateGaugesMaxAgeSeconds: 15 });
+    expect(loadConfig({ METRICS_HOST: '0.0.0.0', METRICS_PORT: '0', STATE_GAUGES_MAX_AGE_SECONDS: '0' }).metrics).toEqual({ host: '0.0.0.0', port: 0, stateGaugesMaxAgeSeconds: 0 });
+    expect(() => loadConfig({ METRICS_PORT: '70000' })).toThrow(/^METRICS_PORT /);
+    expect(() => loadConfig({ METRICS_HOST: 'a b' })).toThrow(/^METRICS_HOST /);
+    expect(() => loadConfig({ STATE_GAUGES_MAX_AGE_SECONDS: '-1' })).toThrow(/^STATE_GAUGES_MAX_AGE_SECONDS /);
+  });
+
+  it('the API process serves /metrics on loopback apart from its port (a 404 there); a scrape storm reads Postgres once per max age', async () => {
+    let gaugeReadings = 0;
+    // The real pool, counting the state gauges' statement (the one with a local statement_timeout).
+    const pool = new Proxy(ctx.pool, {
+      get(target, key) {
+        if (key === 'query') {
+          return (...args: Parameters<typeof target.query>) => {
+            if (typeof args[0] === 'string' && args[0].startsWith('SET LOCAL statement_timeout')) gaugeReadings++;
+            return (target.query as (...a: unknown[]) => unknown)(...args);
+          };
+        }
+        const value = Reflect.get(target, key, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const config = serviceConfig({ METRICS_PORT: '0', STATE_GAUGES_MAX_AGE_SECONDS: '600' });
+    const backends = { pool, stripe, temporal: { connection: ctx.connection, client: ctx.client, namespace: 'default', taskQueue: ctx.taskQueue }, close: async () => {} };
+    const running = await startApi({ backends, config, logger: createLogger({ level: 'silent' }), metrics: createMetrics(), host: '127.0.0.1' });
+    try {
+      expect(running.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      expect(new URL(running.metricsUrl).port).not.toBe(new URL(running.url).port);
+
+      const onApiPort = await callApi(running.url, 'GET', '/metrics');
+      expect(onApiPort.status).toBe(404);
+      expect(onApiPort.body).toMatchObject({ error: { code: expect.any(String) } });
+      expect(JSON.stringify(onApiPort.body)).not.toContain('payconfirm_');
+
+      const scrapeOnce = async () => {
+        const res = await fetch(running.metricsUrl);
+        expect(res.status).toBe(200);
+        return res.text();
+      };
+      const storm = [...(await Promise.all(Array.from({ length: 10 }, scrapeOnce)))];
+      for (let i = 0; i < 15; i++) storm.push(await scrapeOnce());
+      for (const text of storm) expect(text).toMatch(/^payconfirm_webhook_inbox_dead_events \d+$/m);
+      expect(gaugeReadings, '25 scrapes, one reading of the state gauges').toBe(1);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('the cache: one reading in flight shared, reused until it is max age old, then read again', async () => {
+    let clock = 0;
+    let runs = 0;
+    const read = cachedFor(async () => ++runs, 15_000, () => clock);
+    expect(await Promise.all([read(), read(), read()])).toEqual([1, 1, 1]);
+    clock = 14_999;
+    expect(await read()).toBe(1);
+    clock = 15_000;
+    expect(await read()).toBe(2);
+    const uncached = cachedFor(async () => ++runs, 0, () => clock);
+    expect([await uncached(), await uncached()]).toEqual([3, 4]);
   });
 });

@@ -49,7 +49,7 @@ async function scrape(url: string): Promise<Map<string, number>> {
   }
   return samples;
 }
-const apiMetrics = () => scrape(`${stack.api.url}/metrics`);
+const apiMetrics = () => scrape(stack.api.metricsUrl);
 const workerCounters = () => scrape(workerMetrics.url);
 
 const creditedAndRefunded = (amount: number, refund: number) => creditedAndRefundedByWebhook(ctx, stack, amount, refund);

@@ -1,5 +1,6 @@
-import { ActivityFailure, ApplicationFailure, continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, continueAsNew, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { PaymentReconcileActivities, PaymentCheck, ReconcileStripeActivities } from '../activities/payment-reconcile-activities.js';
+import type { ActivityCursor } from '../src/reconcile/active-payment-intents.js';
 import type { ReconcileFinding, ReconcileRunSummary } from '../src/reconcile/reconcile-runs.js';
 import { PRIORITY } from '../src/temporal/priorities.js';
 import { stripeTaskQueueFor } from '../src/temporal/task-queues.js';
@@ -9,7 +10,8 @@ import { stripeTaskQueueFor } from '../src/temporal/task-queues.js';
  * comparison `payconfirm reconcile` makes, for every PaymentIntent with activity in the lookback, then the wake
  * `--fix` sends to each one that drifts. Page by page:
  *
- * 1. the next page of recently active PaymentIntents (Postgres, id order);
+ * 1. the next page of recently active PaymentIntents (Postgres: a keyset walk of each source's window,
+ *    src/reconcile/active-payment-intents.ts; a page may name none, the walk ends when its cursor does);
  * 2. one `reconcilePaymentBooks` activity per PaymentIntent on the Stripe queue (its rate limit paces them);
  * 3. the drifting ones: their payment workflow woken with the reconcile notice (it converges from Stripe or waits in
  *    needs_attention for an operator), awaited until it settles, then compared again;
@@ -30,8 +32,25 @@ export interface PaymentReconcileInput {
   /** Pages per workflow run before it continues as new (default 10), keeping each history small. */
   pagesPerRun?: number;
   /** Carried across continue-as-new. */
-  progress?: { runId: string; since: string; after: string | null; checked: number };
+  progress?: ReconcileProgress;
 }
+
+export interface ReconcileProgress {
+  runId: string;
+  since: string;
+  /** Where the walk of active PaymentIntents stands; null at the start. */
+  cursor?: ActivityCursor | null;
+  /** @deprecated the id cursor of runs before the keyset walk; a run continued from one walks from the start. */
+  after?: string | null;
+  checked: number;
+}
+
+/**
+ * `patched()` id of the keyset walk (listReconcilePage). A run in flight at its deploy replays the id-ordered page
+ * (listReconcileCandidates), which now answers no more ids: that run closes, and the next scheduled one, whose
+ * lookback overlaps it, checks its window.
+ */
+export const RECONCILE_KEYSET_WALK_PATCH = 'reconcile-keyset-walk';
 
 /** Lowest task-queue priority: never ahead of a payment (activities of a scheduled run inherit it too). */
 const RECONCILE_PRIORITY_KEY = PRIORITY.reconcile;
@@ -62,10 +81,11 @@ export async function paymentReconcileWorkflow(input: PaymentReconcileInput): Pr
     priority: { priorityKey: RECONCILE_PRIORITY_KEY },
   });
 
-  const progress = input.progress ?? {
+  const keysetWalk = patched(RECONCILE_KEYSET_WALK_PATCH);
+  const progress: ReconcileProgress = input.progress ?? {
     runId: `${info.workflowId}/${info.firstExecutionRunId}`,
     since: new Date(Date.now() - input.lookbackMinutes * 60_000).toISOString(),
-    after: null,
+    cursor: null,
     checked: 0,
   };
   if (!input.progress) await db.beginReconcileRun({ runId: progress.runId, since: progress.since });
@@ -84,8 +104,18 @@ export async function paymentReconcileWorkflow(input: PaymentReconcileInput): Pr
     if (pages >= pagesPerRun || workflowInfo().continueAsNewSuggested) {
       return await continueAsNew<typeof paymentReconcileWorkflow>({ ...input, progress });
     }
-    const ids = await db.listReconcileCandidates({ since: progress.since, after: progress.after, limit: pageSize });
-    if (ids.length === 0) break;
+    let ids: string[];
+    let walkEnded: boolean;
+    if (keysetWalk) {
+      const page = await db.listReconcilePage({ since: progress.since, cursor: progress.cursor ?? null, limit: pageSize });
+      ids = page.paymentIntentIds;
+      progress.cursor = page.next;
+      walkEnded = page.next === null;
+    } else {
+      ids = await db.listReconcileCandidates({ since: progress.since, after: progress.after ?? null, limit: pageSize });
+      walkEnded = ids.length < pageSize;
+      if (ids.length > 0) progress.after = ids[ids.length - 1]!;
+    }
 
     const checks = await mapLimited(ids, concurrency, check);
     const drifting = checks.filter((c): c is PaymentCheck => !('error' in c) && c.drift.length > 0);
@@ -106,8 +136,7 @@ export async function paymentReconcileWorkflow(input: PaymentReconcileInput): Pr
     if (findings.length > 0) await db.recordReconcileFindings({ runId: progress.runId, findings });
 
     progress.checked += ids.length;
-    progress.after = ids[ids.length - 1]!;
-    if (ids.length < pageSize) break;
+    if (walkEnded) break;
   }
   return await db.finishReconcileRun({ runId: progress.runId, checked: progress.checked });
 }

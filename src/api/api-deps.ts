@@ -29,6 +29,8 @@ export interface ApiDeps {
     moneyPolicy: MoneyPolicy;
     /** Idempotency-Key retention and a request's lease on its key (money-moving POSTs). */
     idempotency: IdempotencySettings;
+    /** How long one reading of the state gauges serves /metrics scrapes (STATE_GAUGES_MAX_AGE_SECONDS; 0: each scrape reads). */
+    stateGaugesMaxAgeMs: number;
   };
   /** The API's own Stripe reads: the account's share, then the process's (API_STRIPE_READS_PER_SECOND). */
   stripeReads: StripeReadBudget;

@@ -9,8 +9,9 @@ import { healthRoutes } from './routes/health-routes.js';
 
 /** The HTTP API as an express app, built from injected dependencies (no globals, no I/O at import). */
 export function createApp(deps: ApiDeps, extraRoutes: express.Router[] = []): Express {
-  // GET /metrics also reports the shared state the alert rules watch (inbox backlog, dead letters, needs_attention, drift).
-  registerStateGauges(deps.metrics, { pool: deps.pool, temporal: deps.temporal });
+  // The metrics listener (src/metrics-server.ts; not this app: its GET /metrics is a 404) also reports the shared state
+  // the alert rules watch (inbox backlog, dead letters, needs_attention, drift).
+  registerStateGauges(deps.metrics, { pool: deps.pool, temporal: deps.temporal, maxAgeMs: deps.settings.stateGaugesMaxAgeMs });
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);

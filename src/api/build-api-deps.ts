@@ -32,6 +32,7 @@ export function buildApiDeps(
       webhookMaxBodyBytes: config.http.webhookMaxBodyBytes,
       moneyPolicy: config.moneyPolicy,
       idempotency: { ttlHours: config.idempotencyKeyTtlHours, leaseSeconds: config.idempotencyLeaseSeconds },
+      stateGaugesMaxAgeMs: config.metrics.stateGaugesMaxAgeSeconds * 1_000,
     },
   };
 }

@@ -15,7 +15,7 @@ runMain('api', async () => {
   const metrics = createMetrics();
   observeStripeCalls(backends.stripe, metrics);
   const api = await startApi({ backends, config, logger, metrics });
-  logger.info({ url: api.url }, 'api listening');
+  logger.info({ url: api.url, metricsUrl: api.metricsUrl }, 'api listening');
   const stop = shutdownSignal((signal) => logger.info({ signal }, 'shutting down: draining requests'));
   await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
   await api.close();

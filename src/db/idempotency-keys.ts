@@ -138,8 +138,10 @@ export async function pruneIdempotencyKeys(pool: Pool, batchSize = 5_000): Promi
   let deleted = 0;
   for (;;) {
     const { rowCount } = await pool.query(
-      `DELETE FROM idempotency_keys WHERE (account_id, idempotency_key) IN (
-         SELECT account_id, idempotency_key FROM idempotency_keys WHERE expires_at < now() LIMIT $1)`,
+      // By tuple id, as the inbox prune (src/db/webhook-inbox.ts): the batch on idempotency_keys_expiry, never a
+      // hash join against the whole table; the expiry checked again on a row a request took over meanwhile.
+      `DELETE FROM idempotency_keys
+       WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency_keys WHERE expires_at < now() LIMIT $1)) AND expires_at < now()`,
       [batchSize],
     );
     deleted += rowCount ?? 0;

@@ -34,8 +34,11 @@ export function createPool(opts: PoolOptions): Pool {
     application_name: opts.application ?? 'payconfirm',
     options: settings.join(' '),
   });
-  // An idle client losing its connection (e.g. Postgres restarted) must not crash the process.
+  // A client losing its connection (Postgres restarted, a network cut) must not crash the process: an idle one is
+  // reported here (the pool drops it); a checked-out one has no pool listener, so each client gets its own. Either
+  // way the next statement on it fails, and that failure is what callers see (an outage: src/db/database-unavailable.ts).
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

@@ -180,19 +180,27 @@ export async function markEventsIgnoredByPayment(pool: Pool, eventIds: string[],
 }
 
 /**
+ * One batch of the prune ($1 retention days, $2 batch size), bounded by the batch: the rows are picked on the partial
+ * index stripe_webhook_events_prunable (migration 1732300000014), which holds only prunable rows (not the failed and
+ * dead ones kept before them), then deleted by their tuple ids — an `event_id IN (…)` let the planner hash-join the
+ * batch against a sequential scan of the whole inbox. The outer condition is checked again on a row changed
+ * meanwhile (a replay makes it `dispatched`): such a row stays.
+ */
+export const PRUNE_INBOX_BATCH_SQL = `DELETE FROM stripe_webhook_events
+WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM stripe_webhook_events
+    WHERE status IN ('processed', 'ignored') AND received_at < now() - make_interval(days => $1)
+    LIMIT $2))
+  AND status IN ('processed', 'ignored') AND received_at < now() - make_interval(days => $1)`;
+
+/**
  * Deletes finished rows (processed, ignored) received more than `retentionDays` ago, in batches so no statement
  * holds locks for long. Rows still received, dispatched or failed stay: they are what an operator must see.
  */
 export async function pruneInbox(pool: Pool, retentionDays: number, batchSize = 5_000): Promise<number> {
   let deleted = 0;
   for (;;) {
-    const { rowCount } = await pool.query(
-      `DELETE FROM stripe_webhook_events WHERE event_id IN (
-         SELECT event_id FROM stripe_webhook_events
-         WHERE status IN ('processed', 'ignored') AND received_at < now() - make_interval(days => $1)
-         LIMIT $2)`,
-      [retentionDays, batchSize],
-    );
+    const { rowCount } = await pool.query(PRUNE_INBOX_BATCH_SQL, [retentionDays, batchSize]);
     deleted += rowCount ?? 0;
     if ((rowCount ?? 0) < batchSize) return deleted;
   }

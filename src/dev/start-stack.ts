@@ -142,6 +142,7 @@ function printBanner(
   mailpit?: RunningMailpit,
 ): void {
   say(`API          ${api.url}   (GET /readyz, POST /billing/confirm_payment, POST /webhooks/stripe)`);
+  say(`Metrics      ${api.metricsUrl}   (the API's GET /metrics, its own listener: METRICS_HOST, METRICS_PORT)`);
   say(`Temporal     ${config.temporal.address} namespace ${config.temporal.namespace}${temporal ? ' (dev server, data in .data/temporal.db)' : ''}`);
   if (temporal?.uiUrl) say(`Temporal UI  ${temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows   stuck payments: PaymentStage="needs_attention"`);
   say(`Postgres     ${postgres ? 'embedded (data in .data/postgres)' : 'DATABASE_URL'}`);

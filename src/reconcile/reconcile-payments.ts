@@ -38,24 +38,6 @@ async function mirrorTransactions(stripe: StripeClient, customerId: string, paym
   return found;
 }
 
-/**
- * The PaymentIntents with any activity since `since`: a ledger movement, a webhook event, or an operator
- * decision. A succeeded credit purchase whose events all went missing is found by the events backfill, not here.
- */
-export async function recentlyActivePaymentIntents(pool: Pool, since: Date, page?: { after: string | null; limit: number }): Promise<string[]> {
-  // `page`: the next `limit` ids after `after`, in id order (the scheduled reconcile reads them page by page).
-  const { rows } = await pool.query<{ payment_intent_id: string }>(
-    `SELECT payment_intent_id FROM (
-       SELECT payment_intent_id FROM ledger_entries WHERE payment_intent_id IS NOT NULL AND created_at >= $1
-       UNION SELECT payment_intent_id FROM stripe_webhook_events WHERE payment_intent_id IS NOT NULL AND received_at >= $1
-       UNION SELECT payment_intent_id FROM payment_decisions WHERE decided_at >= $1) active
-     WHERE $2::text IS NULL OR payment_intent_id > $2
-     ORDER BY 1 LIMIT $3`,
-    [since, page?.after ?? null, page?.limit ?? null],
-  );
-  return rows.map((r) => r.payment_intent_id);
-}
-
 /** Wakes the payment workflow (started if none runs) to converge its books; it also re-checks the mirror on Stripe. */
 export async function wakePaymentToConverge(starter: PaymentWorkflowStarter, paymentIntentId: string, at: Date): Promise<void> {
   await signalPaymentWithStart(starter, paymentIntentId, { eventId: `reconcile_${at.getTime()}`, eventType: RECONCILE_NOTICE_TYPE });

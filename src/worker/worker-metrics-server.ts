@@ -1,7 +1,6 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../config.js';
 import type { Metrics } from '../metrics.js';
+import { reachableHost, startMetricsServer, type RunningMetricsServer } from '../metrics-server.js';
 
 /**
  * The worker process's `GET /metrics` (WORKER_METRICS_PORT): payconfirm's own counters from this process
@@ -28,9 +27,7 @@ export function workerMetricsSettings(env: NodeJS.ProcessEnv = process.env): Wor
 /** Where to scrape an exporter bound to `bindAddress` from this host (0.0.0.0 / [::] mean any interface). */
 export function scrapeUrlFor(bindAddress: string): string {
   const at = bindAddress.lastIndexOf(':');
-  const host = bindAddress.slice(0, at);
-  const reachable = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host;
-  return `http://${reachable}:${bindAddress.slice(at + 1)}/metrics`;
+  return `http://${reachableHost(bindAddress.slice(0, at))}:${bindAddress.slice(at + 1)}/metrics`;
 }
 
 async function temporalMetricsText(url: string): Promise<string> {
@@ -42,11 +39,9 @@ async function temporalMetricsText(url: string): Promise<string> {
   }
 }
 
-export interface RunningWorkerMetricsServer {
-  url: string;
-  close(): Promise<void>;
-}
+export type RunningWorkerMetricsServer = RunningMetricsServer;
 
+/** The worker's /metrics: its own counters, then the Temporal runtime's (when exported). Binds every interface by default. */
 export function startWorkerMetricsServer(opts: {
   metrics: Metrics;
   port: number;
@@ -54,27 +49,10 @@ export function startWorkerMetricsServer(opts: {
   temporalBindAddress?: string | undefined;
 }): Promise<RunningWorkerMetricsServer> {
   const temporalUrl = opts.temporalBindAddress ? scrapeUrlFor(opts.temporalBindAddress) : undefined;
-  const server = createServer({ requestTimeout: 10_000 }, (req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?', 1)[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'only GET /metrics is served here' } }));
-      return;
-    }
-    void Promise.all([opts.metrics.registry.metrics(), temporalUrl ? temporalMetricsText(temporalUrl) : ''])
-      .then(([own, temporal]) => res.writeHead(200, { 'content-type': opts.metrics.registry.contentType }).end(own + (temporal ? `\n${temporal}` : '')))
-      .catch(() => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'metrics_failed', message: 'could not collect metrics' } })));
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '0.0.0.0', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        url: `http://127.0.0.1:${port}/metrics`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      });
-    });
+  return startMetricsServer({
+    metrics: opts.metrics,
+    port: opts.port,
+    host: opts.host ?? '0.0.0.0',
+    ...(temporalUrl ? { extraText: () => temporalMetricsText(temporalUrl) } : {}),
   });
 }

@@ -4,6 +4,7 @@ import type { Express, Router } from 'express';
 import type { ApiDeps } from '../../src/api/api-deps.js';
 import { createApp } from '../../src/api/app.js';
 import { listen } from '../../src/api/http-server.js';
+import { startMetricsServer } from '../../src/metrics-server.js';
 import { UNLIMITED_ACCOUNT_BUDGETS, type AccountBudgets } from '../../src/api/account-budgets.js';
 import { SingleFlight } from '../../src/runtime/single-flight.js';
 import { createLogger, type Logger } from '../../src/logger.js';
@@ -14,6 +15,8 @@ import { TEST_TUNING, type TestContext } from './test-context.js';
 
 export interface TestApi {
   url: string;
+  /** GET /metrics, on its own listener (a free loopback port), as the API process serves it apart from `url`. */
+  metricsUrl: string;
   deps: ApiDeps;
   /** The express app it serves (e.g. to list the routes it registers). */
   app: Express;
@@ -40,6 +43,8 @@ export async function startTestApi(
     logLevel?: string;
     /** Overrides logLevel: e.g. a logger writing to a stream the test reads. */
     logger?: Logger;
+    /** STATE_GAUGES_MAX_AGE_SECONDS in ms; default 0: every scrape reads (tests watch the gauges move). */
+    stateGaugesMaxAgeMs?: number;
   },
 ): Promise<TestApi> {
   const accountBudgets: AccountBudgets = { ...UNLIMITED_ACCOUNT_BUDGETS, ...opts.accountBudgets };
@@ -57,11 +62,13 @@ export async function startTestApi(
       webhookMaxBodyBytes: 256 * 1024,
       moneyPolicy: opts.moneyPolicy ?? DEFAULT_MONEY_POLICY,
       idempotency: { ttlHours: 24, leaseSeconds: 60 },
+      stateGaugesMaxAgeMs: opts.stateGaugesMaxAgeMs ?? 0,
     },
   };
   const app = createApp(deps, opts.extraRoutes?.(deps) ?? []);
   const server = await listen(app, 0, '127.0.0.1');
-  return { url: server.url, deps, app, close: () => server.close(1_000) };
+  const metricsServer = await startMetricsServer({ metrics: deps.metrics, host: '127.0.0.1', port: 0 });
+  return { url: server.url, metricsUrl: metricsServer.url, deps, app, close: async () => void (await Promise.all([server.close(1_000), metricsServer.close()])) };
 }
 
 export interface JsonResponse<T = Record<string, any>> {

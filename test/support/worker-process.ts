@@ -83,6 +83,8 @@ export function serviceEnv(ctx: TestContext, extra: Record<string, string>): Nod
     TEMPORAL_TASK_QUEUE: ctx.taskQueue,
     STRIPE_SECRET_KEY: 'sk_test_fake',
     STRIPE_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    // The API's metrics listener on a free port: test processes never contend for 9465.
+    METRICS_PORT: '0',
     ...extra,
   });
 }

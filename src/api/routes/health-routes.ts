@@ -11,8 +11,5 @@ export function healthRoutes(deps: ApiDeps): Router {
     const readiness = await checkReadiness(deps);
     res.status(readiness.ready ? 200 : 503).json({ status: readiness.ready ? 'ready' : 'not_ready', checks: readiness.checks });
   });
-  router.get('/metrics', async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
   return router;
 }

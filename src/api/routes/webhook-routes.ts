@@ -1,5 +1,5 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
-import { isDatabaseUnavailable } from '../../db/database-unavailable.js';
+import { isDatabaseOutage } from '../../db/database-unavailable.js';
 import { insertInboxEvent } from '../../db/webhook-inbox.js';
 import { summariseStripeEvent, type StripeEventSummary } from '../../domain/stripe-events.js';
 import { scrubSecrets } from '../../logger.js';
@@ -52,7 +52,7 @@ export function webhookRoutes(deps: ApiDeps): Router {
     try {
       recorded = await insertInboxEvent(deps.pool, summary, payload);
     } catch (err) {
-      if (!isDatabaseUnavailable(err)) throw err;
+      if (!isDatabaseOutage(err)) throw err;
       await acceptThroughTemporal(deps, summary, payload, log, err);
       res.json({ received: true });
       return;

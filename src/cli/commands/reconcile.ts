@@ -1,6 +1,7 @@
 import type { BooksComparison } from '../../domain/books-drift.js';
 import { PAYMENT_INTENT_ID } from '../../domain/stripe-ids.js';
-import { recentlyActivePaymentIntents, reconcilePayment, wakePaymentToConverge, type ReconcileDeps } from '../../reconcile/reconcile-payments.js';
+import { allActivePaymentIntents } from '../../reconcile/active-payment-intents.js';
+import { reconcilePayment, wakePaymentToConverge, type ReconcileDeps } from '../../reconcile/reconcile-payments.js';
 import { createStripeClient } from '../../stripe/stripe-client.js';
 import { millisecondsOption, parseCommandArgs } from '../args.js';
 import { cliConfig, withPool, withTemporal } from '../cli-env.js';
@@ -74,7 +75,7 @@ export const reconcileCommand: CommandGroup = {
 
     return withPool(config, async (pool) => {
       const deps: ReconcileDeps = { pool, stripe, policy: config.moneyPolicy };
-      const ids = positionals.length ? positionals : await recentlyActivePaymentIntents(pool, since);
+      const ids = positionals.length ? positionals : await allActivePaymentIntents(pool, since);
       let results: BooksComparison[] = [];
       for (const pi of ids) results.push(await reconcilePayment(deps, pi));
 
