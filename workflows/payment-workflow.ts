@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
@@ -256,16 +255,18 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         const pass = patched(PAYMENT_WORKFLOW_PATCHES.convergeInLocalActivity) ? localPayments : payments;
         result = await pass.convergePayment({ paymentIntentId: pi, handedTruth, resolve, verifyMirror: verify, eventIds: [...eventIds] });
       } catch (err) {
-        if (!(err instanceof ActivityFailure)) throw err;
-        const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
+        // The pass gave up: as an activity its failure comes wrapped, as a local activity bare (activity-failure.ts).
+        const gaveUp = activityFailureOf(err);
+        if (!gaveUp) throw err;
+        const cause = gaveUp.application ?? undefined;
         const where = cause?.details?.[0] as ConvergeFailureDetails | undefined;
         if (where) {
           learn(where.facts);
           for (const key of where.createdNow) writtenByRun.add(key);
         }
         const reason = attentionReasonForFailure(cause?.type);
-        const failure = err.cause?.message ?? err.message;
-        const detail = reason === 'retries_exhausted' ? `${err.activityType} failed on every attempt of its retry budget; last failure: ${failure}` : failure;
+        const failure = gaveUp.failure.message;
+        const detail = reason === 'retries_exhausted' ? `convergePayment failed on every attempt of its retry budget; last failure: ${failure}` : failure;
         verifyMirror ||= verify;
         const taken = await awaitOperator(reason, detail, where?.stage ?? 'loading');
         if (taken.kind === 'resolve') resolve = { accountId: taken.input.accountId ?? '', note: taken.input.note ?? null, attentionReason: reason };
