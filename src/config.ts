@@ -96,6 +96,9 @@ const schema = z.object({
 
 type Env = z.infer<typeof schema>;
 
+/** A live-mode key (`sk_live_…`, `rk_live_…`): it moves real money, so it only ever goes to Stripe over https. */
+export const isLiveStripeKey = (key: string): boolean => /^(sk|rk)_live_/.test(key);
+
 export interface Config {
   databaseUrl: string | undefined;
   /** Postgres schema for payconfirm's tables (search_path); default: the server's (public). */
@@ -196,6 +199,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (e.SMTP_URL && !e.RECEIPT_FROM) {
     throw new ConfigError('RECEIPT_FROM', 'is required with SMTP_URL (the receipts\' sender, e.g. "Acme Billing <billing@acme.example>")');
+  }
+  if (e.STRIPE_SECRET_KEY && e.STRIPE_API_BASE && isLiveStripeKey(e.STRIPE_SECRET_KEY) && new URL(e.STRIPE_API_BASE).protocol !== 'https:') {
+    throw new ConfigError('STRIPE_API_BASE', 'must be an https:// URL with a live Stripe key (sk_live_…, rk_live_…): over http the key would cross the network in clear text; http is for test keys (the fake Stripe, stripe-mock)');
   }
   if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH)) {
     throw new ConfigError('TEMPORAL_TLS_KEY_PATH', 'and TEMPORAL_TLS_CERT_PATH must be set together');

@@ -139,7 +139,7 @@ describe('a 14-day processing wait', () => {
       expect(carriedOverOf(run)).toMatchObject({ runsBefore: i + 1, ledgerKeysWritten: [], eventIds: [], resolve: null, verifyMirror: false });
       expect(carriedOverOf(run)!.rechecksSinceWake).toBeGreaterThan(0);
     });
-    expect(patchIdsOf(runs[0]!.history)).toEqual(['processing-recheck-backoff', 'continue-as-new-past-history-budget']);
+    expect(patchIdsOf(runs[0]!.history)).toEqual(['processing-recheck-backoff', 'continue-as-new-past-history-budget', 'bounded-carry-over']);
     // The last run kept the search attributes operators find payments by.
     const last = await ctx.client.workflow.getHandle(pi).describe();
     expect(last.typedSearchAttributes.get(PaymentIntentIdKey)).toBe(pi);

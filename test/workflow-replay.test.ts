@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { projectRoot } from '../src/dev/project-paths.js';
 import { createLogger } from '../src/logger.js';
 import { installWorkerRuntime } from '../src/temporal/worker-runtime.js';
+import { patchIdsOf } from './support/history-events.js';
 import { loadHistoryFixtures, type HistoryFixture } from './support/history-fixtures.js';
 
 /**
@@ -35,6 +36,12 @@ describe('recorded histories replay against the current workflow code', () => {
     }
     // The first set holds what the code wrote before long waits had a backoff and continue-as-new.
     expect(new Set(fixtures.map((f) => dirname(f.workflowId)))).toContain('v1-recheck-every-5-min');
+  });
+
+  it('the sets before bounded carry-over hold no bounded-carry-over marker; the set after records it where a run continued as new', () => {
+    const patchesOf = (id: string) => patchIdsOf(fixtures.find((f) => f.workflowId === id)!.history);
+    expect(patchesOf('v2-recheck-backoff-continue-as-new/processing-long-wait.run-1')).toEqual(['processing-recheck-backoff', 'continue-as-new-past-history-budget']);
+    expect(patchesOf('v3-bounded-carry-over/processing-long-wait.run-1')).toEqual(['processing-recheck-backoff', 'continue-as-new-past-history-budget', 'bounded-carry-over']);
   });
 
   it('every recorded history replays without a non-determinism error', async () => {

@@ -42,6 +42,7 @@ import {
   retryUpdate,
   skipMirrorUpdate,
 } from './payment-messages.js';
+import { boundedCarryOver } from './payment-carry-over.js';
 import { historyOverBudget, processingRecheckDelayMs } from './payment-long-wait.js';
 import { DEFAULT_TUNING, type PaymentWorkflowInput, type PendingResolve } from './payment-workflow-input.js';
 
@@ -55,6 +56,8 @@ export const PAYMENT_WORKFLOW_PATCHES = {
   processingRecheckBackoff: 'processing-recheck-backoff',
   /** A run waiting for payment continues as new past its history budget. */
   continueAsNewPastHistoryBudget: 'continue-as-new-past-history-budget',
+  /** What a run hands the next one of its event ids and ledger keys is bounded (workflows/payment-carry-over.ts). */
+  boundedCarryOver: 'bounded-carry-over',
   /**
    * A pass runs as a local activity on the workflow's own worker (one workflow task a pass, no dispatch to the
    * `-stripe` queue): Stripe's limit is held by the request budget every process shares (src/stripe), not by a
@@ -234,18 +237,20 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     /** Re-reads of a processing PaymentIntent since an event last woke the run: the backoff's step. */
     let rechecksSinceWake = carried?.rechecksSinceWake ?? 0;
     /** The input of the run this one continues as: the wait goes on where it stands. */
-    const nextRunInput = (): PaymentWorkflowInput => ({
-      paymentIntentId: pi,
-      ...(input.tuning ? { tuning: input.tuning } : {}),
-      carriedOver: {
-        eventIds: [...eventIds],
-        ledgerKeysWritten: [...writtenByRun],
-        rechecksSinceWake,
-        verifyMirror,
-        resolve,
-        runsBefore: (carried?.runsBefore ?? 0) + 1,
-      },
-    });
+    const nextRunInput = (): PaymentWorkflowInput => {
+      const lists = { eventIds: [...eventIds], ledgerKeysWritten: [...writtenByRun] };
+      return {
+        paymentIntentId: pi,
+        ...(input.tuning ? { tuning: input.tuning } : {}),
+        carriedOver: {
+          ...(patched(PAYMENT_WORKFLOW_PATCHES.boundedCarryOver) ? boundedCarryOver(pi, lists) : lists),
+          rechecksSinceWake,
+          verifyMirror,
+          resolve,
+          runsBefore: (carried?.runsBefore ?? 0) + 1,
+        },
+      };
+    };
     for (;;) {
       const wokenBy = eventIds.length;
       const verify: boolean = verifyMirror;

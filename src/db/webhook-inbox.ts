@@ -1,4 +1,5 @@
 import { isPaymentEventType, type EventOutcome, type StripeEventSummary } from '../domain/stripe-events.js';
+import { jsonbColumns, storedJson } from './jsonb-storable.js';
 import type { Pool } from './pool.js';
 
 /** The inbox (`stripe_webhook_events`): one row per Stripe event id. States are described in the migration. */
@@ -41,7 +42,8 @@ export const dispatchOrderOf = (eventType: string): 0 | 1 => (isPaymentEventType
 /**
  * Records a delivery: `inserted` for the first delivery of an event id, `duplicate` for every later one
  * (concurrent twins included: the primary key decides, ON CONFLICT DO NOTHING writes nothing).
- * `rawPayload` is the body exactly as received (valid JSON, already verified). `source`: `backfill` for an event the
+ * `rawPayload` is the body exactly as received (valid JSON, already verified), kept exactly even where `jsonb` cannot
+ * hold it (src/db/jsonb-storable.ts: the text goes to `payload_exact`). `source`: `backfill` for an event the
  * backfill found in `GET /v1/events` (the endpoint never got it); the same row, the same dedup, the same relay.
  */
 export async function insertInboxEvent(
@@ -50,11 +52,12 @@ export async function insertInboxEvent(
   rawPayload: string,
   source: InboxSource = 'webhook',
 ): Promise<'inserted' | 'duplicate'> {
+  const payload = jsonbColumns(rawPayload);
   const { rowCount } = await pool.query(
-    `INSERT INTO stripe_webhook_events (event_id, event_type, livemode, api_version, stripe_created_at, payment_intent_id, payload, source, dispatch_order)
-     VALUES ($1, $2, $3, $4, to_timestamp($5), $6, $7::jsonb, $8, $9)
+    `INSERT INTO stripe_webhook_events (event_id, event_type, livemode, api_version, stripe_created_at, payment_intent_id, payload, payload_exact, source, dispatch_order)
+     VALUES ($1, $2, $3, $4, to_timestamp($5), $6, $7::jsonb, $8, $9, $10)
      ON CONFLICT (event_id) DO NOTHING`,
-    [...summaryValues(e), rawPayload, source, dispatchOrderOf(e.type)],
+    [...summaryValues(e), payload.jsonb, payload.exact, source, dispatchOrderOf(e.type)],
   );
   return rowCount === 1 ? 'inserted' : 'duplicate';
 }
@@ -67,7 +70,7 @@ export async function insertInboxEvent(
  * backoff (`next_attempt_at`), so rows that keep failing never hold up fresh ones.
  */
 export async function claimInboxEventsForDispatch(pool: Pool, limit: number, leaseSeconds: number): Promise<ClaimedInboxRow[]> {
-  const { rows } = await pool.query<{ event_id: string; payload: unknown; attempts: number }>(
+  const { rows } = await pool.query<{ event_id: string; payload: unknown; payload_exact: string | null; attempts: number }>(
     `UPDATE stripe_webhook_events SET dispatch_lease_until = now() + make_interval(secs => $2), attempts = attempts + 1
      WHERE event_id IN (
        SELECT event_id FROM stripe_webhook_events
@@ -76,10 +79,10 @@ export async function claimInboxEventsForDispatch(pool: Pool, limit: number, lea
        ORDER BY dispatch_order, received_at
        LIMIT $1
        FOR UPDATE SKIP LOCKED)
-     RETURNING event_id, payload, attempts`,
+     RETURNING event_id, payload, payload_exact, attempts`,
     [limit, leaseSeconds],
   );
-  return rows.map((r) => ({ eventId: r.event_id, payload: r.payload, attempts: r.attempts }));
+  return rows.map((r) => ({ eventId: r.event_id, payload: storedJson(r.payload, r.payload_exact), attempts: r.attempts }));
 }
 
 /** The event workflows of these rows exist now. A row the workflow already finished keeps its final status. */
@@ -147,18 +150,18 @@ export async function killInboxEvent(pool: Pool, eventId: string, error: string)
  * went straight to Temporal and has no row yet (`rawPayload` then carries the body to keep).
  */
 export async function recordInboxOutcome(pool: Pool, e: StripeEventSummary, result: EventOutcome, rawPayload?: string): Promise<void> {
-  const payload = rawPayload ?? JSON.stringify({ id: e.id, type: e.type, note: 'payload kept by Temporal only' });
+  const payload = jsonbColumns(rawPayload ?? JSON.stringify({ id: e.id, type: e.type, note: 'payload kept by Temporal only' }));
   await pool.query(
     `INSERT INTO stripe_webhook_events
-       (event_id, event_type, livemode, api_version, stripe_created_at, payment_intent_id, payload,
+       (event_id, event_type, livemode, api_version, stripe_created_at, payment_intent_id, payload, payload_exact,
         status, outcome, last_error, dispatched_at, processed_at)
-     VALUES ($1, $2, $3, $4, to_timestamp($5), $6, $7::jsonb, $8, $9, $10, now(), now())
+     VALUES ($1, $2, $3, $4, to_timestamp($5), $6, $7::jsonb, $11, $8, $9, $10, now(), now())
      ON CONFLICT (event_id) DO UPDATE SET
        status = EXCLUDED.status, outcome = EXCLUDED.outcome, last_error = EXCLUDED.last_error,
        dispatched_at = COALESCE(stripe_webhook_events.dispatched_at, now()), dispatch_lease_until = NULL,
        processed_at = now()
      WHERE NOT (stripe_webhook_events.status = 'ignored' AND stripe_webhook_events.outcome LIKE '${NOT_ELIGIBLE_OUTCOME}:%')`,
-    [...summaryValues(e), payload, result.status, result.outcome, result.lastError ?? null],
+    [...summaryValues(e), payload.jsonb, result.status, result.outcome, result.lastError ?? null, payload.exact],
   );
 }
 
@@ -265,8 +268,11 @@ export async function listInboxEvents(
 
 /** What a replay needs of a row: its status and the body as received. */
 export async function findInboxPayload(pool: Pool, eventId: string): Promise<{ status: InboxStatus; payload: unknown } | null> {
-  const { rows } = await pool.query<{ status: InboxStatus; payload: unknown }>(`SELECT status, payload FROM stripe_webhook_events WHERE event_id = $1`, [eventId]);
-  return rows[0] ?? null;
+  const { rows } = await pool.query<{ status: InboxStatus; payload: unknown; payload_exact: string | null }>(
+    `SELECT status, payload, payload_exact FROM stripe_webhook_events WHERE event_id = $1`,
+    [eventId],
+  );
+  return rows[0] ? { status: rows[0].status, payload: storedJson(rows[0].payload, rows[0].payload_exact) } : null;
 }
 
 /** The row as it was before a replay took it, to put back if the replay could not start. */

@@ -13,6 +13,13 @@ export interface MailpitOptions {
   databaseFile?: string;
   /** `--ignore-duplicate-ids`: a message whose Message-ID is already stored is accepted (250) and dropped. */
   ignoreDuplicateIds: boolean;
+  /**
+   * SMTP AUTH: any user and password are taken (`--smtp-auth-accept-any`); `allowInsecure` lets AUTH run
+   * over plain text (`--smtp-auth-allow-insecure`), the server a careless client would send a password to.
+   */
+  smtpAuth?: { acceptAny: true; allowInsecure: boolean };
+  /** STARTTLS with this certificate and key (PEM files): `--smtp-tls-cert`, `--smtp-tls-key`. */
+  smtpTls?: { certFile: string; keyFile: string };
   logFile?: string;
 }
 
@@ -42,6 +49,8 @@ export async function startMailpit(opts: MailpitOptions): Promise<RunningMailpit
   const args = ['--smtp', `127.0.0.1:${smtpPort}`, '--listen', `127.0.0.1:${httpPort}`, '--disable-version-check'];
   if (opts.databaseFile) args.push('--database', opts.databaseFile);
   if (opts.ignoreDuplicateIds) args.push('--ignore-duplicate-ids');
+  if (opts.smtpAuth) args.push('--smtp-auth-accept-any', ...(opts.smtpAuth.allowInsecure ? ['--smtp-auth-allow-insecure'] : []));
+  if (opts.smtpTls) args.push('--smtp-tls-cert', opts.smtpTls.certFile, '--smtp-tls-key', opts.smtpTls.keyFile);
   const proc = startManagedProcess(opts.binaryPath, args, { ...(opts.logFile ? { logFile: opts.logFile } : {}) });
   let exitedEarly = false;
   void proc.exited.then(() => (exitedEarly = true));

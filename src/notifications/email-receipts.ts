@@ -13,6 +13,7 @@ import {
   type OutboxRetryPolicy,
 } from './outbox-deliverer.js';
 import type { ClaimedRow, OutboxTable } from './outbox-rows.js';
+import { smtpTransportOptions } from './smtp-transport.js';
 
 /**
  * E-mail receipts: one per payment credit, written by the ledger trigger into `outgoing_emails`
@@ -83,8 +84,13 @@ export function describeSmtpServer(url: string): string {
 
 export interface ReceiptDelivererOptions extends OutboxLoopTuning {
   pool: Pool;
-  /** SMTP_URL: `smtp://[user:pass@]host:port` (STARTTLS when offered) or `smtps://…` (TLS from the start). */
+  /**
+   * SMTP_URL: `smtp://user:pass@host:port` (STARTTLS required), `smtp://host:port` (no credentials: STARTTLS when
+   * offered, plain otherwise) or `smtps://…` (TLS from the start); the rule is src/notifications/smtp-transport.ts.
+   */
   smtpUrl: string;
+  /** The PEM of a CA to trust beyond the system's, for the SMTP server's certificate. */
+  tlsCa?: string;
   /** RECEIPT_FROM. */
   from: string;
   /** RECEIPT_MESSAGE_ID_DOMAIN. */
@@ -105,13 +111,7 @@ export function startReceiptDeliverer(opts: ReceiptDelivererOptions): OutboxDeli
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const retry: OutboxRetryPolicy = { ...DEFAULT_OUTBOX_RETRY_POLICY, ...opts.retry };
   const server = describeSmtpServer(opts.smtpUrl);
-  const transport = nodemailer.createTransport({
-    url: opts.smtpUrl,
-    connectionTimeout: timeoutMs,
-    greetingTimeout: timeoutMs,
-    socketTimeout: timeoutMs,
-    logger: false,
-  });
+  const transport = nodemailer.createTransport(smtpTransportOptions(opts.smtpUrl, { timeoutMs, ...(opts.tlsCa ? { tlsCa: opts.tlsCa } : {}) }));
   const { metrics } = opts;
 
   async function attempt(row: ClaimedRow): Promise<OutboxAttemptResult> {

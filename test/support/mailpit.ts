@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { ensureTool, MAILPIT } from '../../src/dev/go-tools.js';
-import { startMailpit, type RunningMailpit } from '../../src/dev/mailpit.js';
+import { startMailpit, type MailpitOptions, type RunningMailpit } from '../../src/dev/mailpit.js';
 import { uniqueSuffix } from './test-context.js';
 
 /** A real Mailpit on free ports (per test file), with its HTTP API read as the tests need it. */
@@ -22,10 +22,10 @@ export interface MailpitMessage {
   Subject: string;
 }
 
-export async function startTestMailpit(opts: { ignoreDuplicateIds: boolean }): Promise<TestMailpit> {
+export async function startTestMailpit(opts: Pick<MailpitOptions, 'ignoreDuplicateIds' | 'smtpAuth' | 'smtpTls'>): Promise<TestMailpit> {
   const mailpit = await startMailpit({
+    ...opts,
     binaryPath: await ensureTool(MAILPIT),
-    ignoreDuplicateIds: opts.ignoreDuplicateIds,
     logFile: join(inject('runDir'), `mailpit-${uniqueSuffix()}.log`),
   });
   const get = async <T>(path: string): Promise<T> => {
