@@ -96,9 +96,9 @@ describe('the guard can fail: a change without a patch breaks replay, the same c
   });
 
   it("the current code's own patches are what keep the recorded sets replaying: without them they fail", async () => {
-    // Both sets ran each pass as a regular activity on the -stripe queue: code that runs it as a local activity,
+    // These sets ran each pass as a regular activity on the -stripe queue: code that runs it as a local activity,
     // unpatched, schedules a marker where they recorded ActivityTaskScheduled.
-    const recordedAsActivity = fixtures.filter((f) => ['v1-recheck-every-5-min', 'v2-recheck-backoff-continue-as-new'].includes(dirname(f.workflowId)));
+    const recordedAsActivity = fixtures.filter((f) => ['v1-recheck-every-5-min', 'v2-recheck-backoff-continue-as-new', 'v3-bounded-carry-over'].includes(dirname(f.workflowId)));
     const results = await replayAll(currentWithoutPatches, recordedAsActivity);
     expect(results.filter((r) => !r.error).map((r) => r.workflowId)).toEqual([]);
     for (const r of results) expect(r.error, r.workflowId).toBeInstanceOf(DeterminismViolationError);

@@ -54,3 +54,19 @@ export function workflowInputOf<T = unknown>(history: History): T {
   return JSON.parse(Buffer.from(payload.data).toString('utf8')) as T;
 }
 
+
+/**
+ * How many payment passes (`convergePayment`) completed: as an activity (ACTIVITY_TASK_COMPLETED) in runs before
+ * the pass became a local activity, as a `core_local_activity` marker without a failure since.
+ */
+export function completedPassesOf(history: History): number {
+  let passes = countEvents(history, 'ACTIVITY_TASK_COMPLETED');
+  for (const e of history.events ?? []) {
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_local_activity' || marker.failure) continue;
+    const data = marker.details?.data?.payloads?.[0]?.data;
+    const meta = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string }) : {};
+    if (meta.activity_type === 'convergePayment') passes++;
+  }
+  return passes;
+}
