@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { projectRoot } from '../src/dev/project-paths.js';
 import { createLogger } from '../src/logger.js';
 import { installWorkerRuntime } from '../src/temporal/worker-runtime.js';
-import { patchIdsOf } from './support/history-events.js';
+import { completedPassesOf, countEvents, eventTypesOf, patchIdsOf } from './support/history-events.js';
 import { loadHistoryFixtures, type HistoryFixture } from './support/history-fixtures.js';
 
 /**
@@ -42,6 +42,17 @@ describe('recorded histories replay against the current workflow code', () => {
     const patchesOf = (id: string) => patchIdsOf(fixtures.find((f) => f.workflowId === id)!.history);
     expect(patchesOf('v2-recheck-backoff-continue-as-new/processing-long-wait.run-1')).toEqual(['processing-recheck-backoff', 'continue-as-new-past-history-budget']);
     expect(patchesOf('v3-bounded-carry-over/processing-long-wait.run-1')).toEqual(['processing-recheck-backoff', 'continue-as-new-past-history-budget', 'bounded-carry-over']);
+  });
+
+  it('the set after the local activity records its pass as a local-activity marker behind converge-in-local-activity; the sets before as activities', () => {
+    const byId = (id: string) => fixtures.find((f) => f.workflowId === id)!.history;
+    const v4 = byId('v4-converge-in-local-activity/credited');
+    expect(patchIdsOf(v4)).toEqual(['converge-in-local-activity']);
+    expect(eventTypesOf(v4)).not.toContain('ACTIVITY_TASK_SCHEDULED');
+    expect(completedPassesOf(v4)).toBe(1);
+    const v3 = byId('v3-bounded-carry-over/credited');
+    expect(patchIdsOf(v3)).not.toContain('converge-in-local-activity');
+    expect(countEvents(v3, 'ACTIVITY_TASK_COMPLETED')).toBe(1);
   });
 
   it('every recorded history replays without a non-determinism error', async () => {
