@@ -83,6 +83,8 @@ export async function startTestWorkers(
     activityClient?: Client;
     /** A routes file's team routes (src/routes/). */
     routes?: readonly TeamRoute[];
+    /** Workflow code other than the run's bundle (e.g. a previous release's, for a deploy test). */
+    workflowBundle?: { code: string };
   },
 ): Promise<RunningWorkers> {
   // Tests inject failures on purpose: the SDK's per-attempt warnings would drown the report.
@@ -98,7 +100,7 @@ export async function startTestWorkers(
     client: opts.activityClient ?? ctx.client,
     metrics,
     stripeRateLimitPerSecond: opts.stripeRateLimitPerSecond ?? 1_000,
-    workflowBundle: { codePath: ctx.workflowBundlePath },
+    workflowBundle: opts.workflowBundle ?? { codePath: ctx.workflowBundlePath },
     paymentWorkflowTuning: opts.tuning ?? TEST_TUNING,
     ...(opts.moneyPolicy ? { moneyPolicy: opts.moneyPolicy } : {}),
     ...(opts.routes ? { routes: opts.routes } : {}),
