@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/dev/free-port.js';
 import { projectRoot } from '../src/dev/project-paths.js';
 import { stripeActivitiesPerSecond } from '../src/stripe/stripe-rate-limit.js';
+import { completedPassesOf } from './support/history-events.js';
 import { startOrAttachPayment } from '../src/temporal/payment-workflow-client.js';
 import { startFakeStripe, type FakeStripe } from './support/fake-stripe/index.js';
 import { eventually } from './support/eventually.js';
@@ -96,7 +97,7 @@ describe('graceful shutdown on SIGTERM', () => {
     }
   });
 
-  it('worker: its running Stripe activity completes before it exits; it serves /metrics with its own and Temporal\'s metrics', async () => {
+  it('worker: its running pass (a local activity, Stripe call held) completes and is recorded before it exits; it serves /metrics with its own and Temporal\'s metrics', async () => {
     const metricsPort = await freePort();
     const temporalMetricsPort = await freePort();
     // worker-process.ts passes the parent's environment through (minus payconfirm's own backends).
@@ -132,8 +133,9 @@ describe('graceful shutdown on SIGTERM', () => {
     expect(fake.requestsTo('GET', `/v1/payment_intents/${pi}`).map((r) => r.status)).toEqual([200]);
     const history = await handle.fetchHistory();
     const types = (history.events ?? []).map((e) => e.eventType);
-    expect(types.filter((t) => t === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)).toHaveLength(1);
-    expect(types.filter((t) => t === EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED || t === EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT)).toEqual([]);
+    // The pass is a local activity: its result is in the workflow task the draining worker completed.
+    expect(completedPassesOf(history)).toBe(1);
+    expect(types.filter((t) => t === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED || t === EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)).toEqual([]);
 
     // Another worker takes over the rest of the payment.
     const workers = await startTestWorkers(ctx, { stripe: stripeClientFor(fake.url) });
