@@ -112,12 +112,12 @@ describe('getPayment', () => {
 describe('account endpoints', () => {
   it('getBalance maps the balances', async () => {
     const server = await startScriptedServer([
-      reply.json(200, { account_id: 'acct_1', balances: [{ currency: 'usd', amount_minor: 1234 }] }),
+      reply.json(200, { account_id: 'acct_1', balances: [{ currency: 'usd', amount_minor: 1234, held_minor: 200, available_minor: 1034 }] }),
     ]);
 
     const balance = await clientFor(server).getBalance();
 
-    expect(balance).toEqual({ accountId: 'acct_1', balances: [{ currency: 'usd', amountMinor: 1234 }] });
+    expect(balance).toEqual({ accountId: 'acct_1', balances: [{ currency: 'usd', amountMinor: 1234, heldMinor: 200, availableMinor: 1034 }] });
     expect(server.requests[0]).toMatchObject({ method: 'GET', url: '/accounts/me/balance' });
   });
 
