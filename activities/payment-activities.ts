@@ -15,7 +15,7 @@ import { markEventsIgnoredByPayment } from '../src/db/webhook-inbox.js';
 import type { MoneyPolicy } from '../src/domain/credit-policy.js';
 import { FAILURE_TYPES } from '../src/domain/failure-types.js';
 import { MIRROR_STAGE, type AttentionReason, type CreditedOutcome, type PaymentIntentStatus, type PaymentStage } from '../src/domain/payment.js';
-import { netMinor } from '../src/domain/payment-movements.js';
+import { netMinor, type Movement } from '../src/domain/payment-movements.js';
 import { planPayment, planStripeSync, type PaymentBooks } from '../src/domain/payment-plan.js';
 import type { PaymentTruth } from '../src/domain/payment-truth.js';
 import { holdsFreedByStripe } from '../src/domain/refund-allowance.js';
@@ -105,8 +105,7 @@ function failedAt(err: unknown, details: ConvergeFailureDetails): ApplicationFai
 }
 
 /**
- * The payment's one activity: a whole pass of the money model, on the Stripe task queue (its rate limit holds
- * Stripe's). Read the books (Postgres) → read Stripe's truth (one GET for a plain payment) → `planPayment` →
+ * The payment's pass (a local activity of its workflow): a whole pass of the money model. Read the books (Postgres) → read Stripe's truth (one GET for a plain payment) → `planPayment` →
  * find the account (first credit only) → apply the missing movements in one transaction → `planStripeSync` →
  * mirror and mark (two POSTs for a plain credit). Every step is idempotent, so a retry — or another run —
  * simply converges from wherever the last attempt stopped. Business outcomes come back as results; failures
@@ -136,121 +135,183 @@ export function createPaymentActivities({
       : ({ found: false, reason: 'no_account_for_customer', detail: `no payconfirm account is linked to Stripe customer ${customerId}` } as const);
   }
 
+  /**
+   * The pass in named phases (as brandur's rocket-rides-atomic runs a request): each phase does one kind of work
+   * and says which comes next, so a reader follows the money from phase to phase, and a failure knows where it
+   * stopped (`pass.stage`, shown to operators).
+   *   read      — the books (Postgres), Stripe's truth (one GET for a plain payment), `planPayment`
+   *   account   — the account of record, or the account to credit first (Stripe's customer, or an operator's resolve)
+   *   ledger    — the missing movements in one transaction; holds freed by failed API refunds
+   *   stripe    — `planStripeSync`: mirror and mark (two POSTs for a plain credit), then the credited outcome
+   */
+  type AccountOfRecord = NonNullable<PaymentBooks['accountOfRecord']>;
+  type Step =
+    | { phase: 'read' }
+    | { phase: 'account'; books: PaymentBooks; truth: PaymentTruth; movements: Movement[] }
+    | { phase: 'ledger'; books: PaymentBooks; truth: PaymentTruth; movements: Movement[]; account: AccountOfRecord }
+    | { phase: 'stripe'; books: PaymentBooks; truth: PaymentTruth; account: AccountOfRecord }
+    | { phase: 'done'; result: ConvergeResult };
+
+  /** Where a pass stands: what a failure's details carry. */
+  interface Pass {
+    input: ConvergePaymentInput;
+    stage: PaymentStage;
+    facts: PaymentFacts;
+    /** Ledger keys this attempt wrote. */
+    createdNow: string[];
+  }
+
+  const enter = (pass: Pass, stage: PaymentStage) => {
+    pass.stage = stage;
+    reportStage(stage);
+  };
+
+  async function read(pass: Pass): Promise<Step> {
+    const pi = pass.input.paymentIntentId;
+    const books = await loadPaymentBooks(pool, pi);
+    pass.facts = factsOf(books, null);
+    // Before Stripe is asked: a recorded reject ends the run without a read (planPayment would say the same).
+    if (books.decisions.rejected !== null) return { phase: 'done', result: { kind: 'rejected', reason: books.decisions.rejected, facts: pass.facts } };
+    const handed = pass.input.handedTruth;
+    const truth =
+      handed && currentAttempt() === 1 && Date.now() - handed.readAtMs <= HANDED_TRUTH_MAX_AGE_MS
+        ? handed.truth
+        : await readPaymentTruth(stripe, pi, truthHintsOf(books)).catch((err: unknown) => Promise.reject(toActivityFailure(err, `read ${pi}`)));
+    pass.facts = factsOf(books, truth);
+    const plan = planPayment(truth, books, policy);
+    const facts = pass.facts;
+    switch (plan.kind) {
+      case 'rejected':
+        return { phase: 'done', result: { kind: 'rejected', reason: plan.reason, facts } };
+      case 'not_eligible':
+        await markEventsIgnoredByPayment(pool, pass.input.eventIds ?? [], plan.why);
+        return { phase: 'done', result: { kind: 'not_eligible', why: plan.why, facts } };
+      case 'not_payable':
+        return { phase: 'done', result: { kind: 'not_payable', status: plan.status, facts } };
+      case 'wait_for_payment':
+        return { phase: 'done', result: { kind: 'wait_for_payment', facts } };
+      case 'attention':
+        return { phase: 'done', result: { kind: 'attention', reason: plan.reason, detail: plan.detail, stage: pass.stage, facts } };
+      case 'apply':
+        return { phase: 'account', books, truth, movements: plan.movements };
+    }
+  }
+
+  async function chooseAccount(pass: Pass, step: Extract<Step, { phase: 'account' }>): Promise<Step> {
+    const { books, truth, movements } = step;
+    if (books.accountOfRecord) return { ...step, phase: 'ledger', account: books.accountOfRecord };
+    const resolve = pass.input.resolve;
+    const found = await findAccountToCredit(truth.paymentIntent.customerId, resolve?.accountId ?? books.decisions.resolvedAccountId);
+    if (!found.found) return { phase: 'done', result: { kind: 'attention', reason: found.reason, detail: found.detail, stage: pass.stage, facts: pass.facts } };
+    if (resolve) {
+      await recordDecision(pool, {
+        paymentIntentId: pass.input.paymentIntentId,
+        decision: 'resolve',
+        accountId: found.accountId,
+        reason: resolve.note,
+        attentionReason: resolve.attentionReason,
+      });
+    }
+    return { phase: 'ledger', books, truth, movements, account: { accountId: found.accountId, stripeCustomerId: found.stripeCustomerId } };
+  }
+
+  async function applyLedger(pass: Pass, step: Extract<Step, { phase: 'ledger' }>): Promise<Step> {
+    const { truth, movements, account } = step;
+    let books = step.books;
+    pass.facts = { ...pass.facts, accountId: account.accountId };
+    enter(pass, 'crediting_ledger');
+    if (movements.length > 0) {
+      const results = await applyMovements(pool, account.accountId, movements);
+      pass.createdNow = results.filter((r) => r.created).map((r) => r.entry.idempotencyKey);
+      for (const r of results) {
+        metrics?.ledgerMovements.inc({ kind: r.entry.kind, result: r.created ? 'created' : 'existing' });
+        if (r.entry.kind === 'payment_credit') metrics?.credits.inc({ result: r.created ? 'created' : 'existing' });
+        if (!r.created) metrics?.duplicatesStopped.inc({ guard: 'ledger_key' });
+      }
+      books = await loadPaymentBooks(pool, pass.input.paymentIntentId);
+    }
+    // A refund asked through the API that failed before its debit: the credits it reserved are the account's again.
+    for (const holdId of holdsFreedByStripe(truth, books.openHoldIds ?? [])) await releaseHold(pool, holdId);
+    pass.facts = factsOf(books, truth);
+    return { phase: 'stripe', books, truth, account };
+  }
+
+  async function syncStripe(pass: Pass, step: Extract<Step, { phase: 'stripe' }>): Promise<Step> {
+    const { books, truth, account } = step;
+    const pi = pass.input.paymentIntentId;
+    const credit = books.movements.find((m) => m.kind === 'payment_credit');
+    if (!credit) throw ApplicationFailure.nonRetryable(`the books of ${pi} hold no credit after applying it`, FAILURE_TYPES.ledgerConflict);
+    enter(pass, MIRROR_STAGE);
+    const sync = planStripeSync(books, truth.paymentIntent.metadata, policy);
+    const verify = pass.input.verifyMirror === true && sync.mirror === 'on';
+    let creditMirror = credit.balanceTransactionId;
+    if (sync.toMirror.length > 0 || sync.mark || verify) {
+      const synced = await stripeBooks.syncStripeBooks({
+        paymentIntentId: pi,
+        mirror: sync.toMirror.length > 0 ? { customerId: account.stripeCustomerId, movements: sync.toMirror, createdNow: pass.createdNow } : null,
+        verify: verify ? { customerId: account.stripeCustomerId, movements: books.movements.filter((m) => m.balanceTransactionId !== null) } : null,
+        mark: sync.mark ? { ledgerEntryId: credit.ledgerEntryId, creditMovementKey: credit.key, knownBalanceTransactionId: credit.balanceTransactionId } : null,
+      });
+      creditMirror = synced.repaired[credit.key] ?? synced.mirrored[credit.key] ?? creditMirror;
+    }
+    const outcome: CreditedOutcome = {
+      status: 'credited',
+      paymentIntentId: pi,
+      accountId: account.accountId,
+      ledgerEntryId: credit.ledgerEntryId,
+      amountMinor: credit.amountMinor,
+      currency: credit.currency,
+      creditedAt: credit.createdAt,
+      ledgerEntryCreated: pass.createdNow.includes(credit.key),
+      balanceTransactionId: sync.mirror === 'on' ? creditMirror : null,
+      netMinor: netMinor(books.movements),
+      movements: books.movements.length,
+      mirror: sync.mirror,
+    };
+    return { phase: 'done', result: { kind: 'converged', facts: pass.facts, outcome } };
+  }
+
+  /** Turns what a phase threw into the failure the workflow sees, with where the pass stood. */
+  async function failure(pass: Pass, err: unknown): Promise<ConvergeResult> {
+    const where = () => ({ stage: pass.stage, facts: pass.facts, createdNow: pass.createdNow });
+    if (err instanceof PaymentRejectedError) {
+      const books = await loadPaymentBooks(pool, pass.input.paymentIntentId);
+      return { kind: 'rejected', reason: books.decisions.rejected ?? err.message, facts: pass.facts };
+    }
+    if (err instanceof LedgerIdempotencyConflictError || err instanceof AccountOfRecordError) {
+      throw failedAt(ApplicationFailure.nonRetryable(err.message, FAILURE_TYPES.ledgerConflict), where());
+    }
+    // A resolve refused because the payment was credited meanwhile: the next attempt finds the credit.
+    if (err instanceof DecisionRefusedError) throw failedAt(ApplicationFailure.retryable(err.message, 'CreditedMeanwhile'), where());
+    throw failedAt(err, where());
+  }
+
   return {
+    /** One pass: the phases above, in order, until one is done. */
     async convergePayment(input: ConvergePaymentInput): Promise<ConvergeResult> {
-      const pi = input.paymentIntentId;
-      let stage: PaymentStage = 'loading';
-      let facts = NO_FACTS;
-      let createdNow: string[] = [];
-      const at = (next: PaymentStage) => {
-        stage = next;
-        reportStage(next);
-      };
+      const pass: Pass = { input, stage: 'loading', facts: NO_FACTS, createdNow: [] };
+      let step: Step = { phase: 'read' };
       try {
-        let books = await loadPaymentBooks(pool, pi);
-        facts = factsOf(books, null);
-        if (books.decisions.rejected !== null) return { kind: 'rejected', reason: books.decisions.rejected, facts };
-
-        const handed = input.handedTruth;
-        const truth =
-          handed && currentAttempt() === 1 && Date.now() - handed.readAtMs <= HANDED_TRUTH_MAX_AGE_MS
-            ? handed.truth
-            : await readPaymentTruth(stripe, pi, truthHintsOf(books)).catch((err: unknown) => Promise.reject(toActivityFailure(err, `read ${pi}`)));
-        facts = factsOf(books, truth);
-
-        const plan = planPayment(truth, books, policy);
-        switch (plan.kind) {
-          case 'rejected':
-            return { kind: 'rejected', reason: plan.reason, facts };
-          case 'not_eligible':
-            await markEventsIgnoredByPayment(pool, input.eventIds ?? [], plan.why);
-            return { kind: 'not_eligible', why: plan.why, facts };
-          case 'not_payable':
-            return { kind: 'not_payable', status: plan.status, facts };
-          case 'wait_for_payment':
-            return { kind: 'wait_for_payment', facts };
-          case 'attention':
-            return { kind: 'attention', reason: plan.reason, detail: plan.detail, stage, facts };
-          case 'apply':
-            break;
-        }
-
-        let account = books.accountOfRecord;
-        if (!account) {
-          const found = await findAccountToCredit(truth.paymentIntent.customerId, input.resolve?.accountId ?? books.decisions.resolvedAccountId);
-          if (!found.found) return { kind: 'attention', reason: found.reason, detail: found.detail, stage, facts };
-          if (input.resolve) {
-            await recordDecision(pool, {
-              paymentIntentId: pi,
-              decision: 'resolve',
-              accountId: found.accountId,
-              reason: input.resolve.note,
-              attentionReason: input.resolve.attentionReason,
-            });
+        for (;;) {
+          switch (step.phase) {
+            case 'read':
+              step = await read(pass);
+              break;
+            case 'account':
+              step = await chooseAccount(pass, step);
+              break;
+            case 'ledger':
+              step = await applyLedger(pass, step);
+              break;
+            case 'stripe':
+              step = await syncStripe(pass, step);
+              break;
+            case 'done':
+              return step.result;
           }
-          account = { accountId: found.accountId, stripeCustomerId: found.stripeCustomerId };
         }
-        facts = { ...facts, accountId: account.accountId };
-
-        at('crediting_ledger');
-        if (plan.movements.length > 0) {
-          const results = await applyMovements(pool, account.accountId, plan.movements);
-          createdNow = results.filter((r) => r.created).map((r) => r.entry.idempotencyKey);
-          for (const r of results) {
-            metrics?.ledgerMovements.inc({ kind: r.entry.kind, result: r.created ? 'created' : 'existing' });
-            if (r.entry.kind === 'payment_credit') metrics?.credits.inc({ result: r.created ? 'created' : 'existing' });
-            if (!r.created) metrics?.duplicatesStopped.inc({ guard: 'ledger_key' });
-          }
-          books = await loadPaymentBooks(pool, pi);
-        }
-        // A refund asked through the API that failed before its debit: the credits it reserved are the account's again.
-        for (const holdId of holdsFreedByStripe(truth, books.openHoldIds ?? [])) await releaseHold(pool, holdId);
-        facts = factsOf(books, truth);
-        const credit = books.movements.find((m) => m.kind === 'payment_credit');
-        if (!credit) throw ApplicationFailure.nonRetryable(`the books of ${pi} hold no credit after applying it`, FAILURE_TYPES.ledgerConflict);
-
-        at(MIRROR_STAGE);
-        const sync = planStripeSync(books, truth.paymentIntent.metadata, policy);
-        const verify = input.verifyMirror === true && sync.mirror === 'on';
-        let creditMirror = credit.balanceTransactionId;
-        if (sync.toMirror.length > 0 || sync.mark || verify) {
-          const synced = await stripeBooks.syncStripeBooks({
-            paymentIntentId: pi,
-            mirror: sync.toMirror.length > 0 ? { customerId: account.stripeCustomerId, movements: sync.toMirror, createdNow } : null,
-            verify: verify ? { customerId: account.stripeCustomerId, movements: books.movements.filter((m) => m.balanceTransactionId !== null) } : null,
-            mark: sync.mark ? { ledgerEntryId: credit.ledgerEntryId, creditMovementKey: credit.key, knownBalanceTransactionId: credit.balanceTransactionId } : null,
-          });
-          creditMirror = synced.repaired[credit.key] ?? synced.mirrored[credit.key] ?? creditMirror;
-        }
-        return {
-          kind: 'converged',
-          facts,
-          outcome: {
-            status: 'credited',
-            paymentIntentId: pi,
-            accountId: account.accountId,
-            ledgerEntryId: credit.ledgerEntryId,
-            amountMinor: credit.amountMinor,
-            currency: credit.currency,
-            creditedAt: credit.createdAt,
-            ledgerEntryCreated: createdNow.includes(credit.key),
-            balanceTransactionId: sync.mirror === 'on' ? creditMirror : null,
-            netMinor: netMinor(books.movements),
-            movements: books.movements.length,
-            mirror: sync.mirror,
-          },
-        };
       } catch (err) {
-        if (err instanceof PaymentRejectedError) {
-          const books = await loadPaymentBooks(pool, pi);
-          return { kind: 'rejected', reason: books.decisions.rejected ?? err.message, facts };
-        }
-        if (err instanceof LedgerIdempotencyConflictError || err instanceof AccountOfRecordError) {
-          throw failedAt(ApplicationFailure.nonRetryable(err.message, FAILURE_TYPES.ledgerConflict), { stage, facts, createdNow });
-        }
-        // A resolve refused because the payment was credited meanwhile: the next attempt finds the credit.
-        if (err instanceof DecisionRefusedError) throw failedAt(ApplicationFailure.retryable(err.message, 'CreditedMeanwhile'), { stage, facts, createdNow });
-        throw failedAt(err, { stage, facts, createdNow });
+        return failure(pass, err);
       }
     },
   };
