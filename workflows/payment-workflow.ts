@@ -1,5 +1,4 @@
 import {
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   log,
@@ -7,41 +6,17 @@ import {
   patched,
   proxyActivities,
   proxyLocalActivities,
-  setCurrentDetails,
-  setHandler,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { OperatorDecisionActivities } from '../activities/operator-decision-activities.js';
-import type { ConvergeFailureDetails, ConvergeResult, PaymentActivities, PaymentFacts } from '../activities/payment-activities.js';
-import { isAccountId } from '../src/domain/account-id.js';
-import { attentionReasonForFailure, FAILURE_TYPES } from '../src/domain/failure-types.js';
+import type { ConvergeFailureDetails, ConvergeResult, PaymentActivities } from '../activities/payment-activities.js';
+import { attentionReasonForFailure } from '../src/domain/failure-types.js';
 import { ledgerKeyForPaymentCredit } from '../src/domain/idempotency-keys.js';
-import type {
-  AttentionReason,
-  CreditedOutcome,
-  PaymentOutcome,
-  PaymentStage,
-  PaymentState,
-  RejectInput,
-  ResolveInput,
-  SkipMirrorInput,
-} from '../src/domain/payment.js';
-import { AccountIdKey, AmountMinorKey, PaymentStageKey, StripeCustomerIdKey } from '../src/temporal/search-attributes.js';
+import type { CreditedOutcome, PaymentOutcome, PaymentState } from '../src/domain/payment.js';
 import { stripeTaskQueueFor } from '../src/temporal/task-queues.js';
-import { refusalOf, type OperatorActionName } from './operator-actions.js';
 import { activityFailureOf } from './activity-failure.js';
-import { describePaymentState } from './payment-details.js';
-import {
-  paymentEventSignal,
-  paymentStateQuery,
-  RECONCILE_NOTICE_TYPE,
-  rejectUpdate,
-  resolveUpdate,
-  retryUpdate,
-  skipMirrorUpdate,
-} from './payment-messages.js';
+import { installPaymentHandlers, OperatorRejected, operatorWait, type PaymentMailbox } from './payment-handlers.js';
+import { publishStages } from './payment-stage.js';
 import { boundedCarryOver } from './payment-carry-over.js';
 import { historyOverBudget, processingRecheckDelayMs } from './payment-long-wait.js';
 import { DEFAULT_TUNING, type PaymentWorkflowInput, type PendingResolve } from './payment-workflow-input.js';
@@ -65,15 +40,6 @@ export const PAYMENT_WORKFLOW_PATCHES = {
    */
   convergeInLocalActivity: 'converge-in-local-activity',
 } as const;
-
-type OperatorDecision =
-  | { kind: 'retry' }
-  | { kind: 'resolve'; input: ResolveInput }
-  | { kind: 'reject'; input: RejectInput }
-  | { kind: 'skipMirror'; input: SkipMirrorInput };
-
-/** Thrown inside the workflow when an operator rejects the payment; caught below, never escapes. */
-class OperatorRejected extends Error {}
 
 /**
  * One workflow per PaymentIntent (workflow id = `pi_…`): confirm requests and every Stripe event about the
@@ -122,104 +88,11 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     netMinor: null,
     outcome: null,
   };
-  /** Ids of the Stripe events that woke this run and the runs it continues (their inbox rows learn a not_eligible verdict). */
-  const eventIds: string[] = [...(carried?.eventIds ?? [])];
-  /** Set by a reconcile wake: the next pass checks the recorded mirror transactions against Stripe. */
-  let verifyMirror = carried?.verifyMirror ?? false;
-  let decision: OperatorDecision | null = null;
-  /**
-   * Records an accepted operator update and answers once the waiting pass has taken it up (the payment has
-   * left needs_attention). The update's input stays in the workflow history, the decision in Postgres.
-   */
-  const decide = async (taken: OperatorDecision): Promise<PaymentState> => {
-    decision = taken;
-    log.info('operator decision', { paymentIntentId: pi, decision: taken.kind, reason: state.attention?.reason });
-    await condition(() => decision !== taken);
-    return state;
-  };
-
-  /** Refuses an operator update that does not apply now (workflows/operator-actions.ts holds the rules). */
-  const refuseUnless = (action: OperatorActionName) => {
-    if (decision) throw ApplicationFailure.nonRetryable(`an operator's ${decision.kind} is already being applied`, 'DecisionPending');
-    const refusal = refusalOf(action, state);
-    if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.type);
-  };
-  const requireReason = (given: { reason?: unknown } | undefined, action: string) => {
-    if (typeof given?.reason !== 'string' || !given.reason.trim()) throw ApplicationFailure.nonRetryable(`${action} needs {"reason": "…"}`, 'InvalidReason');
-  };
-  setHandler(paymentStateQuery, () => state);
-  setHandler(paymentEventSignal, (notice) => {
-    if (!eventIds.includes(notice.eventId)) eventIds.push(notice.eventId);
-    if (notice.eventType === RECONCILE_NOTICE_TYPE) verifyMirror = true;
-  });
-  setHandler(retryUpdate, () => decide({ kind: 'retry' }), { validator: () => refuseUnless('retry') });
-  setHandler(resolveUpdate, (resolve) => decide({ kind: 'resolve', input: resolve }), {
-    validator: (resolve) => {
-      refuseUnless('resolve');
-      if (!isAccountId(resolve?.accountId)) {
-        throw ApplicationFailure.nonRetryable('resolve needs {"accountId": "<account uuid>"}', 'InvalidResolve');
-      }
-    },
-  });
-  setHandler(rejectUpdate, (reject) => decide({ kind: 'reject', input: reject }), {
-    validator: (reject) => (refuseUnless('reject'), requireReason(reject, 'reject')),
-  });
-  setHandler(skipMirrorUpdate, (skip) => decide({ kind: 'skipMirror', input: skip }), {
-    validator: (skip) => (refuseUnless('skipMirror'), requireReason(skip, 'skipMirror')),
-  });
-
-  /** Search-attribute facts learnt since the last upsert: they ride on the next stage change. */
-  const sent = new Map<string, unknown>();
-  const pendingFacts = (): SearchAttributeUpdatePair[] =>
-    [
-      state.amountMinor !== null ? ({ key: AmountMinorKey, value: state.amountMinor } as SearchAttributeUpdatePair) : null,
-      state.customerId ? ({ key: StripeCustomerIdKey, value: state.customerId } as SearchAttributeUpdatePair) : null,
-      state.accountId ? ({ key: AccountIdKey, value: state.accountId } as SearchAttributeUpdatePair) : null,
-    ].filter((pair): pair is SearchAttributeUpdatePair => pair !== null && sent.get(pair.key.name) !== pair.value);
-  /** One upsert per stage a person can see the payment stay in (waiting, stuck, finished), carrying the new facts. */
-  const setStage = (stage: PaymentStage) => {
-    if (state.stage !== stage) {
-      const changes = [{ key: PaymentStageKey, value: stage } as SearchAttributeUpdatePair, ...pendingFacts()];
-      upsertSearchAttributes(changes);
-      for (const c of changes) sent.set(c.key.name, c.value);
-    }
-    state.stage = stage;
-    setCurrentDetails(describePaymentState(state));
-  };
-  const learn = (facts: PaymentFacts) => {
-    for (const [k, v] of Object.entries(facts) as [keyof PaymentFacts, PaymentFacts[keyof PaymentFacts]][]) {
-      if (v !== null) Object.assign(state, { [k]: v });
-    }
-  };
-
-  /**
-   * Waits in needs_attention for an operator. `retry`, `reject` and `skipMirror` are recorded in Postgres now;
-   * `resolve` by the next pass, once its account is found. `reject` ends the payment.
-   */
-  async function awaitOperator(reason: AttentionReason, detail: string, failedStage: PaymentStage): Promise<OperatorDecision> {
-    state.attention = { reason, detail, failedStage, since: new Date().toISOString() };
-    setStage('needs_attention');
-    await condition(() => decision !== null);
-    const taken = decision!;
-    if (taken.kind !== 'resolve') {
-      try {
-        await decisions.recordOperatorDecision({
-          paymentIntentId: pi,
-          attentionReason: reason,
-          decision: taken.kind === 'skipMirror' ? 'skip_mirror' : taken.kind,
-          reason: taken.kind === 'retry' ? null : taken.input.reason,
-        });
-      } catch (err) {
-        // A reject refused by the database (a run that raced this one credited meanwhile): the next pass sees it.
-        if (activityFailureOf(err)?.application?.type !== FAILURE_TYPES.decisionRefused) throw err;
-      }
-    }
-    decision = null;
-    state.attention = null;
-    if (taken.kind === 'reject') throw new OperatorRejected(taken.input.reason);
-    setStage('loading');
-    return taken;
-  }
+  const mailbox: PaymentMailbox = { eventIds: [...(carried?.eventIds ?? [])], verifyMirror: carried?.verifyMirror ?? false, decision: null };
+  installPaymentHandlers(state, mailbox);
+  const { setStage, learn } = publishStages(state);
+  const awaitOperator = operatorWait(state, mailbox, { setStage, learn }, decisions);
+  const { eventIds } = mailbox;
 
   const finish = async (outcome: PaymentOutcome): Promise<PaymentOutcome> => {
     state.outcome = outcome;
@@ -245,7 +118,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         carriedOver: {
           ...(patched(PAYMENT_WORKFLOW_PATCHES.boundedCarryOver) ? boundedCarryOver(pi, lists) : lists),
           rechecksSinceWake,
-          verifyMirror,
+          verifyMirror: mailbox.verifyMirror,
           resolve,
           runsBefore: (carried?.runsBefore ?? 0) + 1,
         },
@@ -253,8 +126,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     };
     for (;;) {
       const wokenBy = eventIds.length;
-      const verify: boolean = verifyMirror;
-      verifyMirror = false;
+      const verify: boolean = mailbox.verifyMirror;
+      mailbox.verifyMirror = false;
       let result: ConvergeResult;
       try {
         const pass = patched(PAYMENT_WORKFLOW_PATCHES.convergeInLocalActivity) ? localPayments : payments;
@@ -272,7 +145,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         const reason = attentionReasonForFailure(cause?.type);
         const failure = gaveUp.failure.message;
         const detail = reason === 'retries_exhausted' ? `convergePayment failed on every attempt of its retry budget; last failure: ${failure}` : failure;
-        verifyMirror ||= verify;
+        mailbox.verifyMirror ||= verify;
         const taken = await awaitOperator(reason, detail, where?.stage ?? 'loading');
         if (taken.kind === 'resolve') resolve = { accountId: taken.input.accountId ?? '', note: taken.input.note ?? null, attentionReason: reason };
         continue;
@@ -298,7 +171,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
           if (
             patched(PAYMENT_WORKFLOW_PATCHES.continueAsNewPastHistoryBudget) &&
             historyOverBudget(workflowInfo(), tuning.historyBudget) &&
-            decision === null &&
+            mailbox.decision === null &&
             allHandlersFinished()
           ) {
             const next = nextRunInput();
