@@ -45,12 +45,7 @@ export interface ReconcileProgress {
   checked: number;
 }
 
-/**
- * `patched()` id of the keyset walk (listReconcilePage). A run in flight at its deploy replays the id-ordered page
- * (listReconcileCandidates), which now answers no more ids: that run closes, and the next scheduled one, whose
- * lookback overlaps it, checks its window.
- */
-export const RECONCILE_KEYSET_WALK_PATCH = 'reconcile-keyset-walk';
+import { RECONCILE_KEYSET_WALK_PATCH } from './patches.js';
 
 /** Lowest task-queue priority: never ahead of a payment (activities of a scheduled run inherit it too). */
 const RECONCILE_PRIORITY_KEY = PRIORITY.reconcile;

@@ -18,28 +18,10 @@ import { activityFailureOf } from './activity-failure.js';
 import { installPaymentHandlers, OperatorRejected, operatorWait, type PaymentMailbox } from './payment-handlers.js';
 import { publishStages } from './payment-stage.js';
 import { boundedCarryOver } from './payment-carry-over.js';
+import { PAYMENT_WORKFLOW_PATCHES } from './patches.js';
 import { historyOverBudget, processingRecheckDelayMs } from './payment-long-wait.js';
 import { DEFAULT_TUNING, type PaymentWorkflowInput, type PendingResolve } from './payment-workflow-input.js';
 
-/**
- * Patches: behaviour added after runs of the older code may still be open. `patched(id)` is true in a run that
- * recorded the change (or reaches it live) and false while replaying one that did not, so both replay
- * (docs/architecture.md, "Changing workflow code safely"; test/workflow-replay.test.ts replays the older runs).
- */
-export const PAYMENT_WORKFLOW_PATCHES = {
-  /** Re-reads of a processing PaymentIntent back off (×2 up to processingRecheckMax) instead of a fixed period. */
-  processingRecheckBackoff: 'processing-recheck-backoff',
-  /** A run waiting for payment continues as new past its history budget. */
-  continueAsNewPastHistoryBudget: 'continue-as-new-past-history-budget',
-  /** What a run hands the next one of its event ids and ledger keys is bounded (workflows/payment-carry-over.ts). */
-  boundedCarryOver: 'bounded-carry-over',
-  /**
-   * A pass runs as a local activity on the workflow's own worker (one workflow task a pass, no dispatch to the
-   * `-stripe` queue): Stripe's limit is held by the request budget every process shares (src/stripe), not by a
-   * task-queue rate. Runs that recorded a pass as a regular activity keep running it there.
-   */
-  convergeInLocalActivity: 'converge-in-local-activity',
-} as const;
 
 /**
  * One workflow per PaymentIntent (workflow id = `pi_…`): confirm requests and every Stripe event about the

@@ -3,9 +3,9 @@ import type { StripeEventActivities } from '../activities/stripe-event-activitie
 import { routeStripeEvent, type EventOutcome, type StripeEventSummary } from '../src/domain/stripe-events.js';
 import { activityFailureOf } from './activity-failure.js';
 import { isTeamRoutable } from '../src/routes/route-matching.js';
-import { TEAM_ROUTES_PATCH, withFailedRoutes, withRoutedForwards } from '../src/routes/route-outcome.js';
+import { withFailedRoutes, withRoutedForwards } from '../src/routes/route-outcome.js';
+import { SUBSCRIPTION_ROUTE_PATCH, TEAM_ROUTES_PATCH } from './patches.js';
 import { DEFAULT_TUNING, type PaymentWorkflowTuning } from './payment-workflow-input.js';
-import { SUBSCRIPTION_ROUTE_PATCH } from './subscription-workflow.js';
 
 export interface StripeEventWorkflowInput {
   event: StripeEventSummary;

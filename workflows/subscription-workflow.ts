@@ -27,8 +27,6 @@ export type SubscriptionOutcome =
   /** Stripe answers 404 for this id (another account or mode, or a wrong id): nothing was written. */
   | { status: 'not_found'; subscriptionId: string; passes: number };
 
-/** `patched()` id of the event workflow's subscription route (event workflows in flight at its deploy replay without it). */
-export const SUBSCRIPTION_ROUTE_PATCH = 'subscription-route';
 
 /** A Stripe event about this subscription (the workflow reads Stripe again; the event is only a nudge). */
 export const subscriptionEventSignal = defineSignal<[SubscriptionEventNotice]>(SUBSCRIPTION_EVENT_SIGNAL);

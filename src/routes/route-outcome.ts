@@ -6,8 +6,6 @@ import type { RouteForward } from './route-forwarder.js';
  * The built-in routing's outcome comes first; routes add to it.
  */
 
-/** `patched()` id of the event workflow's team-route step (event workflows in flight at a deploy replay without it). */
-export const TEAM_ROUTES_PATCH = 'team-routes';
 
 /**
  * Routes took the event: an event nothing built in handles becomes `processed`, `routed: billing-sync → billing-sync/sub_123`;
