@@ -12,7 +12,8 @@ import {
   currentStripePriority,
 } from '../src/stripe/stripe-request-budget.js';
 import { loadConfig } from '../src/config.js';
-import { createTestContext, type TestContext } from './support/test-context.js';
+import { startFakeStripe } from './support/fake-stripe/index.js';
+import { budgetedStripeClientFor, createTestContext, stripeClientFor, type TestContext } from './support/test-context.js';
 
 /**
  * The Stripe request budget every process shares (migration 1732300000016, src/stripe/stripe-request-budget.ts), on
@@ -35,12 +36,12 @@ let opSequence = 0;
 /** A fresh operation name per test, so tests never share an operation's bucket. */
 const newOperation = (label: string) => `GET /v1/${label}_${++opSequence}/:id`;
 
-/** The largest number of `times` (ms) inside any half-open window of `windowMs`. */
-function maxInSlidingWindow(times: number[], windowMs: number): number {
+/** The largest number of `times` inside any half-open window of `window` (same unit). */
+function maxInSlidingWindow(times: number[], window: number): number {
   const sorted = [...times].sort((a, b) => a - b);
   let best = 0;
   for (let end = 0, start = 0; end < sorted.length; end++) {
-    while (sorted[end]! - sorted[start]! >= windowMs) start++;
+    while (sorted[end]! - sorted[start]! >= window) start++;
     best = Math.max(best, end - start + 1);
   }
   return best;
@@ -48,48 +49,62 @@ function maxInSlidingWindow(times: number[], windowMs: number): number {
 
 interface Grant {
   operation: string;
-  atMs: number;
+  /** The slot, µs since the epoch. */
+  atUs: number;
 }
 
-/**
- * One taker, as a backlog caller of the module is (horizon 0.5 s): calls the function until `untilMs`; a slot taken is
- * granted at the database's now + the wait returned (the taker sleeps until then), else it calls again after −wait.
- */
-async function taker(pool: Pool, operations: string[], perSecond: number, accountPerSecond: number, untilMs: number, grants: Grant[]): Promise<number> {
+/** One taker, as a backlog caller of the module is (horizon 0.5 s): takes until `untilMs`, sleeping what it is told. */
+async function taker(pool: Pool, operations: string[], perSecond: number, accountPerSecond: number, untilMs: number): Promise<number> {
   let calls = 0;
   for (let i = 0; Date.now() < untilMs; i++) {
     const operation = operations[i % operations.length]!;
-    const { rows } = await pool.query<{ wait: number; now_ms: number }>(
-      // The clock is read once the function has answered (the outer row needs the CTE's first).
-      `WITH taken AS MATERIALIZED (SELECT stripe_budget_take($1, $2, $3, 0.5) AS wait)
-       SELECT wait, (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now_ms FROM taken`,
-      [operation, perSecond, accountPerSecond],
-    );
+    const { rows } = await pool.query<{ wait: number }>('SELECT stripe_budget_take($1, $2, $3, 0.5) AS wait', [operation, perSecond, accountPerSecond]);
     calls++;
-    const { wait, now_ms } = rows[0]!;
-    if (wait >= 0) {
-      expect(wait).toBeLessThanOrEqual(0.5);
-      grants.push({ operation, atMs: now_ms + wait * 1000 });
-    }
+    const wait = rows[0]!.wait;
+    expect(wait).toBeLessThanOrEqual(0.5);
     await sleep(Math.abs(wait) * 1000);
   }
   return calls;
 }
 
+/**
+ * Every slot the function grants, exactly as it wrote it: a trigger (this test's schema only) logs each move of a
+ * bucket's next slot, less the interval it moved by (the function's own rounding).
+ */
+async function logGrants(): Promise<() => Promise<Grant[]>> {
+  await ctx.pool.query(`
+    CREATE TABLE granted_slots (operation text NOT NULL, slot timestamptz NOT NULL);
+    CREATE FUNCTION log_granted_slot() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO granted_slots VALUES (NEW.operation, NEW.next_slot_at - make_interval(secs => ceil(1e6 / NEW.rate_per_second) / 1e6));
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER log_granted_slot AFTER UPDATE OF next_slot_at ON stripe_request_budget FOR EACH ROW EXECUTE FUNCTION log_granted_slot();`);
+  return async () => {
+    // Whole microseconds (what timestamptz holds), so window arithmetic is exact.
+    const { rows } = await ctx.pool.query<{ operation: string; at_us: string }>(
+      'SELECT operation, (extract(epoch FROM slot) * 1000000)::bigint::text AS at_us FROM granted_slots',
+    );
+    await ctx.pool.query('DROP TRIGGER log_granted_slot ON stripe_request_budget; DROP FUNCTION log_granted_slot(); DROP TABLE granted_slots');
+    return rows.map((r) => ({ operation: r.operation, atUs: Number(r.at_us) }));
+  };
+}
+
 describe('stripe_budget_take (SQL, on the database clock)', () => {
   it('16 concurrent takers in 4 processes never exceed an operation\'s rate or the account\'s in any sliding second', { timeout: 30_000 }, async () => {
     const [a, b] = [newOperation('a'), newOperation('b')];
-    const grants: Grant[] = [];
+    const grantsLogged = await logGrants();
     const until = Date.now() + 3_000;
     const calls = await Promise.all(
-      Array.from({ length: 16 }, (_, i) => taker(processes[i % processes.length]!, i % 2 ? [a, b] : [b, a], 12, 20, until, grants)),
+      Array.from({ length: 16 }, (_, i) => taker(processes[i % processes.length]!, i % 2 ? [a, b] : [b, a], 12, 20, until)),
     );
-    const of = (op: string) => grants.filter((g) => g.operation === op).map((g) => g.atMs);
-    // Grants of one bucket are at least 1 / rate apart, so rate + 1 of them span at least a second. Each grant's time
-    // is read a little after the function chose it: windows 2 ms short of a
-    // second absorb that reading error, never a grant too many (that would need a spacing 1/rate short).
-    const windowMs = 1_000 - 2;
-    const peaks = { a: maxInSlidingWindow(of(a), windowMs), b: maxInSlidingWindow(of(b), windowMs), account: maxInSlidingWindow(grants.map((g) => g.atMs), windowMs) };
+    const all = await grantsLogged();
+    const grants = all.filter((g) => g.operation !== '*');
+    const of = (op: string) => all.filter((g) => g.operation === op).map((g) => g.atUs);
+    const SECOND_US = 1_000_000;
+    const peaks = { a: maxInSlidingWindow(of(a), SECOND_US), b: maxInSlidingWindow(of(b), SECOND_US), account: maxInSlidingWindow(of('*'), SECOND_US) };
+    // The account's slots are the operations' slots: one of each per request taken.
+    expect(all.filter((g) => g.operation === '*')).toHaveLength(grants.length);
     console.info(`[stripe-request-budget] ${grants.length} grants of ${calls.reduce((x, y) => x + y, 0)} calls in 3 s; peaks ${JSON.stringify(peaks)}`);
     expect(peaks.a).toBeLessThanOrEqual(12);
     expect(peaks.b).toBeLessThanOrEqual(12);
@@ -218,6 +233,32 @@ describe('createStripeRequestBudget', () => {
     const recovered = await rate();
     expect(recovered).toBeGreaterThan(configured / 2);
     expect(recovered).toBeLessThan(configured / 2 + configured * 0.1 * 2);
+  });
+});
+
+describe('the Stripe client', () => {
+  it('takes a token of the request\'s operation before each attempt; a client without a budget takes none', async () => {
+    const fake = await startFakeStripe();
+    try {
+      const customer = fake.createCustomer();
+      await stripeClientFor(fake.url).customers.retrieve(customer.id);
+      const rowsOf = async (operation: string) =>
+        (await ctx.pool.query('SELECT 1 FROM stripe_request_budget WHERE operation = $1', [operation])).rowCount;
+      expect(await rowsOf('GET /v1/customers/:id')).toBe(0);
+
+      const limits = { accountPerSecond: 1_000, operationPerSecond: 4 };
+      const stripe = budgetedStripeClientFor(ctx, fake.url, limits);
+      const started = performance.now();
+      await Promise.all([1, 2, 3, 4, 5].map(() => stripe.customers.retrieve(customer.id)));
+      // Five reads of one operation at 4/s less 5 %: the fifth waited four intervals of ~262 ms.
+      expect(performance.now() - started).toBeGreaterThanOrEqual(4 * (1_000 / 4) * (1 + JITTER_ALLOWANCE) - 20);
+      expect(await rowsOf('GET /v1/customers/:id')).toBe(1);
+      const arrivals = fake.requestsTo('GET', `/v1/customers/${customer.id}`).slice(1).map((r) => r.at);
+      expect(arrivals).toHaveLength(5);
+      expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThanOrEqual(4 * 250);
+    } finally {
+      await fake.close();
+    }
   });
 });
 

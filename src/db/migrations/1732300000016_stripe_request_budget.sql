@@ -3,7 +3,8 @@
 -- One row per Stripe operation (method + path template, `GET /v1/payment_intents/:id`, src/stripe/stripe-endpoint.ts)
 -- and one row, operation '*', for the account as a whole. Each row is a GCRA bucket without burst: `next_slot_at` is
 -- the earliest time its next request may go, and every request taken moves it on by 1 / rate, so two requests of one
--- bucket are never closer than that, on the database's clock: no 1-second window ever holds more than the rate.
+-- bucket are never closer than that, on the database's clock: no 1-second window ever holds more than the rate (the
+-- interval is rounded UP to the microsecond timestamps hold: rounded down, r + 1 slots could span a hair under 1 s).
 CREATE TABLE stripe_request_budget (
   operation        text PRIMARY KEY CHECK (length(operation) BETWEEN 1 AND 200),
   -- The rate in force: the configured one, or less after Stripe answered 429 (halved at most once a second, by the
@@ -63,10 +64,10 @@ BEGIN
     RETURN -extract(epoch FROM v_slot - v_now - make_interval(secs => p_horizon_seconds))::float8;
   END IF;
   UPDATE stripe_request_budget
-     SET next_slot_at = v_slot + make_interval(secs => 1 / p_account_per_second), rate_per_second = p_account_per_second, rate_at = v_now
+     SET next_slot_at = v_slot + make_interval(secs => ceil(1e6 / p_account_per_second) / 1e6), rate_per_second = p_account_per_second, rate_at = v_now
    WHERE operation = '*';
   UPDATE stripe_request_budget
-     SET next_slot_at = v_slot + make_interval(secs => 1 / v_rate), rate_per_second = v_rate, rate_at = v_now
+     SET next_slot_at = v_slot + make_interval(secs => ceil(1e6 / v_rate) / 1e6), rate_per_second = v_rate, rate_at = v_now
    WHERE operation = p_operation;
   RETURN extract(epoch FROM v_slot - v_now)::float8;
 END
