@@ -105,7 +105,8 @@ function failedAt(err: unknown, details: ConvergeFailureDetails): ApplicationFai
 }
 
 /**
- * The payment's pass (a local activity of its workflow): a whole pass of the money model. Read the books (Postgres) → read Stripe's truth (one GET for a plain payment) → `planPayment` →
+ * The payment's pass (a local activity of its workflow; each Stripe request taken from the request budget every
+ * process shares, src/stripe/stripe-request-budget.ts): a whole pass of the money model. Read the books (Postgres) → read Stripe's truth (one GET for a plain payment) → `planPayment` →
  * find the account (first credit only) → apply the missing movements in one transaction → `planStripeSync` →
  * mirror and mark (two POSTs for a plain credit). Every step is idempotent, so a retry — or another run —
  * simply converges from wherever the last attempt stopped. Business outcomes come back as results; failures

@@ -20,9 +20,9 @@ import { PaymentStageKey } from '../src/temporal/search-attributes.js';
  *
  * Two groups, for two task queues:
  *  - `createReconcileStripeActivities`: the one activity that reads Stripe, `reconcilePaymentBooks`, one PaymentIntent
- *    per activity on the `{queue}-stripe` queue, so the queue-wide activity rate limit holds Stripe's request budget
- *    (2 requests for a plain credit — the PaymentIntent with its charge, the customer's balance transactions — one
- *    more per list a refund or dispute needs: within the 3 a payment's own activity may make, src/stripe/stripe-rate-limit.ts);
+ *    per activity on the `{queue}-stripe` queue (2 requests for a plain credit — the PaymentIntent with its charge, the
+ *    customer's balance transactions — one more per list a refund or dispute needs, each taken from the Stripe request
+ *    budget every process shares, src/stripe/stripe-request-budget.ts);
  *  - `createPaymentReconcileActivities`: Postgres and Temporal only, on the main queue.
  */
 

@@ -65,8 +65,8 @@ export interface StripeEventPageActivityDeps {
 }
 
 /**
- * One backfill page, on the Stripe task queue (its rate limit holds STRIPE_RATE_LIMIT_PER_SECOND; a page is one
- * request, within the three an activity is budgeted): `GET /v1/events` (handled types, `created[gte]`, up to 100,
+ * One backfill page, on the Stripe task queue (a page is one request, taken from the Stripe request budget every
+ * process shares, src/stripe/stripe-request-budget.ts): `GET /v1/events` (handled types, `created[gte]`, up to 100,
  * after the previous page), then every event the inbox lacks is inserted as a webhook delivery would insert it —
  * `insertInboxEvent`, ON CONFLICT DO NOTHING — and the relay dispatches it. Idempotent: a retry lists the same page
  * and finds its events present. The events never enter Temporal's history, only the counts.

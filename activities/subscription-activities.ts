@@ -24,8 +24,8 @@ export type SyncSubscriptionResult =
   | { kind: 'not_found' };
 
 /**
- * The subscription's one activity, on the Stripe task queue (its rate limit holds Stripe's; one request, two for a
- * subscription with more than 10 items): take a read ticket (Postgres), read the subscription fresh
+ * The subscription's one activity, on the Stripe task queue (one request, two for a subscription with more than 10
+ * items, from the shared Stripe request budget): take a read ticket (Postgres), read the subscription fresh
  * (`GET /v1/subscriptions/{id}`), write it — with its `subscription.changed` notification when the state changed —
  * in one transaction, guarded by the ticket so that an older read never overwrites a newer one
  * (src/subscriptions/subscription-store.ts). Idempotent: a retry reads again and finds the state it wrote.

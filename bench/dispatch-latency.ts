@@ -74,7 +74,6 @@ async function timelines(postgresUrl: string, fake: FakeStripe, dir: string, pol
       pool,
       stripe,
       client,
-      stripeRateLimitPerSecond: 10_000,
       workflowBundle: { code: (await bundleWorkflows()).code },
     });
     const stop = new AbortController();

@@ -107,7 +107,6 @@ async function throughTemporal(
     pool,
     stripe,
     client,
-    stripeRateLimitPerSecond: 100_000,
     moneyPolicy: { creditPaymentIntents: 'all', balanceMirror: 'on' },
     workflowBundle: { code: workflowCode },
   });

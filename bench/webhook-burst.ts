@@ -156,7 +156,6 @@ async function scenario(
       pool,
       stripe: env.stripe,
       client,
-      stripeRateLimitPerSecond: 100_000,
       workflowBundle: { code: env.workflowCode },
     });
     stopWorkers = new AbortController();

@@ -5,6 +5,7 @@ import type { MoneyPolicy } from './domain/credit-policy.js';
 import { stripeTaskQueueFor } from './temporal/task-queues.js';
 import { isNotificationSecret } from './notifications/signing.js';
 import { isAccountEmail } from './domain/email-address.js';
+import { stripeBudgetLimitsFor, type StripeBudgetLimits } from './stripe/stripe-request-budget.js';
 
 /**
  * Service configuration, read from the environment once at start and validated.
@@ -56,7 +57,9 @@ const schema = z.object({
   STRIPE_WEBHOOK_SECRET: secretList('whsec_').optional(),
   STRIPE_API_BASE: httpUrl.optional(),
   STRIPE_TIMEOUT_MS: intFrom(100, 120_000).default(10_000),
-  STRIPE_RATE_LIMIT_PER_SECOND: intFrom(1, 10_000).default(25),
+  // Unset: Stripe's documented default for the key's mode (src/stripe/stripe-request-budget.ts).
+  STRIPE_RATE_LIMIT_PER_SECOND: intFrom(1, 10_000).optional(),
+  STRIPE_OPERATION_RATE_LIMIT_PER_SECOND: intFrom(1, 10_000).optional(),
   PORT: intFrom(0, 65_535).default(3000),
   METRICS_HOST: z.string().regex(/^[A-Za-z0-9.\-:\[\]]+$/, 'must be a host name or an IP address').default('127.0.0.1'),
   METRICS_PORT: intFrom(0, 65_535).default(9465),
@@ -107,7 +110,7 @@ export interface Config {
     address: string | undefined;
     namespace: string;
     taskQueue: string;
-    /** Stripe calls run on their own queue so a queue-wide rate limit holds across every worker. */
+    /** The payment's Stripe work runs on its own queue (`{queue}-stripe`); Stripe's limits are the request budget's. */
     stripeTaskQueue: string;
     apiKey: string | undefined;
     tls: { certPath: string; keyPath: string } | undefined;
@@ -117,7 +120,12 @@ export interface Config {
     webhookSecrets: string[];
     apiBase: string | undefined;
     timeoutMs: number;
-    rateLimitPerSecond: number;
+    /**
+     * The Stripe request budget every process shares (src/stripe/stripe-request-budget.ts): requests per second for
+     * the account (STRIPE_RATE_LIMIT_PER_SECOND) and for each operation (STRIPE_OPERATION_RATE_LIMIT_PER_SECOND);
+     * unset, Stripe's defaults for the key's mode — live 100 and 25, sandbox 25 and 25.
+     */
+    budget: StripeBudgetLimits;
   };
   /**
    * accountBudgetsPerMinute: what one account may ask of one API replica a minute, by kind (src/api/account-budgets.ts);
@@ -222,7 +230,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookSecrets: e.STRIPE_WEBHOOK_SECRET ?? [],
       apiBase: e.STRIPE_API_BASE,
       timeoutMs: e.STRIPE_TIMEOUT_MS,
-      rateLimitPerSecond: e.STRIPE_RATE_LIMIT_PER_SECOND,
+      budget: stripeBudgetLimitsFor(e.STRIPE_SECRET_KEY, {
+        accountPerSecond: e.STRIPE_RATE_LIMIT_PER_SECOND,
+        operationPerSecond: e.STRIPE_OPERATION_RATE_LIMIT_PER_SECOND,
+      }),
     },
     http: {
       port: e.PORT,

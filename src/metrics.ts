@@ -58,9 +58,10 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
-    stripeQueueActivitiesPerSecond: new Gauge({
-      name: 'payconfirm_stripe_queue_activities_per_second',
-      help: 'Activity rate limit this worker asks Temporal to hold on the Stripe task queue, derived from STRIPE_RATE_LIMIT_PER_SECOND',
+    stripeBudgetRequestsPerSecond: new Gauge({
+      name: 'payconfirm_stripe_budget_requests_per_second',
+      help: 'Limits of the Stripe request budget every process shares (Postgres), by scope: account (STRIPE_RATE_LIMIT_PER_SECOND) or operation, each method + path template (STRIPE_OPERATION_RATE_LIMIT_PER_SECOND); unset, Stripe\'s defaults for the key\'s mode',
+      labelNames: ['scope'] as const,
       registers: [registry],
     }),
     reconcileRuns: new Counter({

@@ -161,6 +161,7 @@ const APP_ENV_NAMES = [
   'PORT',
   'LOG_LEVEL',
   'STRIPE_RATE_LIMIT_PER_SECOND',
+  'STRIPE_OPERATION_RATE_LIMIT_PER_SECOND',
 ];
 const SECRET_NAME = /(SECRET|PASSWORD|PWD|API_KEY|TOKEN)/;
 const WORKER_CMD = ['node', 'dist/src/worker/main.js'];
@@ -334,24 +335,6 @@ describe('topology', () => {
       const config = requireBackends(loadConfig(env));
       expect(config.temporal.address).toBe('temporal:7233');
       expect(config.http.port).toBe(3000);
-    }
-  });
-
-  it('holds the Stripe rate limit on a single-partition task queue (dynamic config matches the app queue name)', () => {
-    const api = envOf(service('api'));
-    const taskQueue = interpolate(api.TEMPORAL_TASK_QUEUE ?? '', {}, 'TEMPORAL_TASK_QUEUE');
-    const stripeQueue = loadConfig({ ...DEPLOYER_ENV, TEMPORAL_TASK_QUEUE: taskQueue }).temporal.stripeTaskQueue;
-
-    const temporal = service('temporal');
-    const dynamicConfigPath = String(envOf(temporal).DYNAMIC_CONFIG_FILE_PATH); // relative to /etc/temporal
-    const mount = (temporal.volumes as string[]).map((v) => v.split(':')).find(([, target]) => target === '/etc/temporal/config/dynamicconfig');
-    expect(mount, 'dynamic config mount').toBeDefined();
-    const hostFile = join(root, mount![0]!, posix.basename(dynamicConfigPath));
-    expect(posix.dirname(dynamicConfigPath)).toBe('config/dynamicconfig');
-    const dc = obj(parseYaml(readFileSync(hostFile, 'utf8'), hostFile), 'dynamic config');
-    for (const key of ['matching.numTaskqueueReadPartitions', 'matching.numTaskqueueWritePartitions']) {
-      const entries = dc[key] as Array<{ value: unknown; constraints: Obj }>;
-      expect(entries, key).toEqual([{ value: 1, constraints: { taskQueueName: stripeQueue } }]);
     }
   });
 

@@ -608,3 +608,40 @@ describe('fake stripe: subscriptions', () => {
     expect(await failureOf(stripe.subscriptionItems.list({} as Stripe.SubscriptionItemListParams))).toMatchObject({ statusCode: 400, param: 'subscription' });
   });
 });
+
+describe('fake stripe: rate limiter', () => {
+  it('holds a sliding second per operation (method + path template) and for the account, answering 429 rate_limit_error', async () => {
+    const limited = await startFakeStripe({ rateLimits: { accountPerSecond: 5, operationPerSecond: 3 } });
+    try {
+      const client = clientFor(limited);
+      const customers = Array.from({ length: 5 }, () => limited.createCustomer());
+      // Four reads of one operation (different ids: one template) at once: the fourth is over the operation's 3.
+      const reads = await Promise.allSettled(customers.slice(0, 4).map((c) => client.customers.retrieve(c.id)));
+      expect(reads.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+      const refused = reads.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      const error = refused.reason as Stripe.errors.StripeError;
+      expect(error.type).toBe('StripeRateLimitError');
+      expect(error.statusCode).toBe(429);
+      expect(error.raw).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit' });
+      expect(error.headers?.['retry-after']).toBe('1');
+      // Another operation still has room, until the account's 5 are spent (the refused read did not count).
+      const others = await Promise.allSettled(customers.slice(0, 3).map((c) => client.customers.listBalanceTransactions(c.id)));
+      expect(others.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+      expect(limited.requests.map((r) => r.status).filter((s) => s === 429)).toHaveLength(2);
+
+      // A second later both windows have slid past: the same read is accepted again.
+      const firstAt = limited.requests[0]!.at;
+      await waitUntil(() => Date.now() > firstAt + 1_000, { timeoutMs: 3_000 });
+      const again = await client.customers.retrieve(customers[4]!.id);
+      expect(again.id).toBe(customers[4]!.id);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('without rateLimits nothing is refused', async () => {
+    const customer = fake.createCustomer();
+    const reads = await Promise.all(Array.from({ length: 40 }, () => stripe.customers.retrieve(customer.id)));
+    expect(reads).toHaveLength(40);
+  });
+});

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/dev/free-port.js';
 import { projectRoot } from '../src/dev/project-paths.js';
-import { stripeActivitiesPerSecond } from '../src/stripe/stripe-rate-limit.js';
 import { completedPassesOf } from './support/history-events.js';
 import { startOrAttachPayment } from '../src/temporal/payment-workflow-client.js';
 import { startFakeStripe, type FakeStripe } from './support/fake-stripe/index.js';
@@ -118,8 +117,10 @@ describe('graceful shutdown on SIGTERM', () => {
     const scraped = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
     expect(scraped).toContain('# TYPE payconfirm_stripe_calls_total counter');
     expect(scraped).toContain('payconfirm_process_cpu_user_seconds_total');
-    // STRIPE_RATE_LIMIT_PER_SECOND is unset in the child: the default 25 requests/s.
-    expect(scraped).toContain(`payconfirm_stripe_queue_activities_per_second ${stripeActivitiesPerSecond(25)}\n`);
+    // STRIPE_RATE_LIMIT_PER_SECOND and STRIPE_OPERATION_RATE_LIMIT_PER_SECOND are unset in the child and its key is a
+    // test key: Stripe's sandbox limits, 25 requests/s for the account and for each operation.
+    expect(scraped).toContain('payconfirm_stripe_budget_requests_per_second{scope="account"} 25\n');
+    expect(scraped).toContain('payconfirm_stripe_budget_requests_per_second{scope="operation"} 25\n');
     expect(scraped).toMatch(/^temporal_\w+/m); // the Temporal runtime's own worker metrics, same scrape
     expect(await fetch(`http://127.0.0.1:${temporalMetricsPort}/metrics`).then((r) => r.text())).toMatch(/^temporal_\w+/m);
 

@@ -7,6 +7,7 @@ import { createLogger } from '../src/logger.js';
 import { createMetrics, type Metrics } from '../src/metrics.js';
 import { cachedFor } from '../src/state-gauges.js';
 import { stripeEndpoint } from '../src/stripe/stripe-endpoint.js';
+import { createStripeRequestBudget } from '../src/stripe/stripe-request-budget.js';
 import type { StripeClient } from '../src/stripe/stripe-client.js';
 import { startFakeStripe, type FakeStripe } from './support/fake-stripe/index.js';
 import { newCustomer, newPaymentIntent } from './support/payment-fixtures.js';
@@ -280,7 +281,13 @@ describe('GET /metrics on its own listener (METRICS_HOST, METRICS_PORT), state g
       },
     });
     const config = serviceConfig({ METRICS_PORT: '0', STATE_GAUGES_MAX_AGE_SECONDS: '600' });
-    const backends = { pool, stripe, temporal: { connection: ctx.connection, client: ctx.client, namespace: 'default', taskQueue: ctx.taskQueue }, close: async () => {} };
+    const backends = {
+      pool,
+      stripe,
+      stripeBudget: createStripeRequestBudget({ pool, limits: config.stripe.budget }),
+      temporal: { connection: ctx.connection, client: ctx.client, namespace: 'default', taskQueue: ctx.taskQueue },
+      close: async () => {},
+    };
     const running = await startApi({ backends, config, logger: createLogger({ level: 'silent' }), metrics: createMetrics(), host: '127.0.0.1' });
     try {
       expect(running.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);

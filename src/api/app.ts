@@ -3,6 +3,7 @@ import type { ApiDeps } from './api-deps.js';
 import { registerStateGauges } from '../state-gauges.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { requestContext } from './request-context.js';
+import { withStripePriority } from '../stripe/stripe-request-budget.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { billingRoutes } from './routes/billing-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
@@ -20,6 +21,10 @@ export function createApp(deps: ApiDeps, extraRoutes: express.Router[] = []): Ex
   // Webhook routes read the raw body themselves (signature check), so they mount before the JSON parser.
   for (const router of extraRoutes) app.use(router);
   app.use(express.json({ limit: '16kb', strict: true, type: 'application/json' }));
+  // Someone is waiting for the answer (confirm's ownership read, a refund): the Stripe request budget serves the API's
+  // requests before the workers' backlog (src/stripe/stripe-request-budget.ts). After the body parser, whose stream
+  // callbacks would not carry the scope.
+  app.use((_req, _res, next) => withStripePriority('interactive', next));
   app.use(billingRoutes(deps));
   app.use(accountRoutes(deps));
   app.use(notFoundHandler);

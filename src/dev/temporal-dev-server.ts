@@ -36,7 +36,7 @@ export const TRANSFER_QUEUE_READS_KEY = 'history.transferProcessorMaxPollRPS';
  * the CPU a payment costs was the same within the noise (docs/architecture.md, "Throughput, measured").
  */
 export const DEV_DYNAMIC_CONFIG: Readonly<Record<string, string | number | boolean>> = {
-  // One partition per task queue: a queue-wide activity rate limit is then exact (partitions split it).
+  // One partition per task queue: the dev server's queues are small, and priority keys then order one queue.
   'matching.numTaskqueueReadPartitions': 1,
   'matching.numTaskqueueWritePartitions': 1,
   // Task-queue priority (src/temporal/priorities.ts): the matcher that honours priority keys.

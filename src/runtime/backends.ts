@@ -2,13 +2,17 @@ import type { Client, Connection } from '@temporalio/client';
 import type { ServiceConfig } from '../config.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { createStripeClient, type StripeClient } from '../stripe/stripe-client.js';
+import { createStripeRequestBudget, type StripeRequestBudget } from '../stripe/stripe-request-budget.js';
 import { connectClient } from '../temporal/connection.js';
 import { StartupError } from './startup-error.js';
 
 export interface Backends {
   pool: Pool;
   temporal: { connection: Connection; client: Client; namespace: string; taskQueue: string };
+  /** Spends from `stripeBudget` before every request. */
   stripe: StripeClient;
+  /** The Stripe request budget every process shares, in this Postgres (src/stripe/stripe-request-budget.ts). */
+  stripeBudget: StripeRequestBudget;
   close(): Promise<void>;
 }
 
@@ -39,11 +43,13 @@ export async function openBackends(config: ServiceConfig, application: string): 
       `cannot use Temporal at TEMPORAL_ADDRESS (${config.temporal.address}), namespace ${config.temporal.namespace}: ${(err as Error).message}`,
     );
   }
-  const stripe = createStripeClient({ secretKey: config.stripe.secretKey, apiBase: config.stripe.apiBase, timeoutMs: config.stripe.timeoutMs });
+  const stripeBudget = createStripeRequestBudget({ pool, limits: config.stripe.budget });
+  const stripe = createStripeClient({ secretKey: config.stripe.secretKey, apiBase: config.stripe.apiBase, timeoutMs: config.stripe.timeoutMs, budget: stripeBudget });
   return {
     pool,
     temporal: { ...temporal, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue },
     stripe,
+    stripeBudget,
     async close() {
       await Promise.allSettled([pool.end(), temporal.connection.close()]);
     },

@@ -1,6 +1,8 @@
 import Stripe from 'stripe';
 import type { Metrics } from '../metrics.js';
 import { stripeEndpoint } from './stripe-endpoint.js';
+import { retryAfterMs } from './stripe-failures.js';
+import { currentStripePriority, type StripeRequestBudget } from './stripe-request-budget.js';
 
 export type StripeClient = Stripe;
 
@@ -9,6 +11,11 @@ export interface StripeClientOptions {
   /** e.g. `http://127.0.0.1:12111` for stripe-mock or the test fake; unset means api.stripe.com. */
   apiBase?: string | undefined;
   timeoutMs: number;
+  /**
+   * The Stripe request budget every process shares (src/stripe/stripe-request-budget.ts): a token is taken just before
+   * each HTTP attempt, and a 429 slows the operation down and waits for Retry-After. None: requests go at once.
+   */
+  budget?: StripeRequestBudget | undefined;
 }
 
 /** One HTTP attempt to Stripe: its endpoint label and the HTTP status, or `network` when no answer came. */
@@ -42,21 +49,56 @@ function observedHttpClient(inner: HttpClient, report: StripeCallListener): Http
   };
 }
 
+/** How many times one request is sent again after a 429 (each after its Retry-After, each with a new token). */
+const RATE_LIMITED_RESENDS = 2;
+
+type HttpResponse = Awaited<ReturnType<HttpClient['makeRequest']>>;
+
+/** Reads and drops a response nobody will see, so its connection goes back to the agent. */
+const discard = (res: HttpResponse): Promise<void> => Promise.resolve(res.toJSON()).then(() => undefined, () => undefined);
+
+/**
+ * Wraps the SDK's HTTP client so every attempt spends from `budget`, just before it is sent: the one place where every
+ * process's every Stripe call is held to Stripe's limits. A 429 (nothing was executed, so the same request with the
+ * same Idempotency-Key may go again) slows the operation for everyone and is sent again after its Retry-After, within
+ * the budget's own bounded wait; past that the 429 reaches the caller (an activity retries after Retry-After,
+ * src/stripe/stripe-failures.ts).
+ */
+function budgetedHttpClient(inner: HttpClient, budget: StripeRequestBudget): HttpClient {
+  return {
+    getClientName: () => inner.getClientName(),
+    makeRequest: async (host, port, path, method, headers, data, protocol, timeout) => {
+      const operation = stripeEndpoint(method, path);
+      const priority = currentStripePriority();
+      for (let resends = 0; ; resends++) {
+        await budget.take(operation, priority);
+        const res = await inner.makeRequest(host, port, path, method, headers, data, protocol, timeout);
+        if (res.getStatusCode() !== 429) return res;
+        const waitMs = retryAfterMs(res.getHeaders() as Record<string, string | undefined>) ?? 1_000;
+        await budget.slowDown(operation, waitMs);
+        if (resends >= RATE_LIMITED_RESENDS) return res;
+        await discard(res);
+      }
+    },
+  };
+}
+
 /**
  * The official SDK with a bounded timeout and no SDK-level retries: retries belong to Temporal's activity
  * retry policy, which resends the same deterministic Idempotency-Key (the SDK's own retries would too,
  * but two retry layers multiply attempts and hide them from the workflow history).
- * Every HTTP attempt can be counted with `observeStripeCalls`.
+ * Every HTTP attempt can be counted with `observeStripeCalls`, and spends from `budget` when one is given.
  */
 export function createStripeClient(opts: StripeClientOptions): StripeClient {
   const base = opts.apiBase ? new URL(opts.apiBase) : undefined;
   const listeners = new Set<StripeCallListener>();
+  const budgeted = (http: HttpClient) => (opts.budget ? budgetedHttpClient(http, opts.budget) : http);
   const stripe = new Stripe(opts.secretKey, {
     maxNetworkRetries: 0,
     timeout: opts.timeoutMs,
     telemetry: false,
     appInfo: { name: 'payconfirm', version: '0.1.0' },
-    httpClient: observedHttpClient(Stripe.createNodeHttpClient(), (call) => listeners.forEach((listen) => listen(call))),
+    httpClient: budgeted(observedHttpClient(Stripe.createNodeHttpClient(), (call) => listeners.forEach((listen) => listen(call)))),
     ...(base
       ? {
           host: base.hostname,

@@ -1,5 +1,5 @@
 /**
- * Task queue names. Stripe activities run on their own queue so that Temporal's queue-wide activity
- * rate limit holds Stripe's per-account limit across every worker. Workflow-safe (pure).
+ * Task queue names. Stripe activities run on their own queue (their pace is the Stripe request budget's,
+ * src/stripe/stripe-request-budget.ts, not the queue's). Workflow-safe (pure).
  */
 export const stripeTaskQueueFor = (taskQueue: string): string => `${taskQueue}-stripe`;

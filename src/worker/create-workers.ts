@@ -11,7 +11,7 @@ import type { Pool } from '../db/pool.js';
 import { DEFAULT_MONEY_POLICY, type MoneyPolicy } from '../domain/credit-policy.js';
 import type { Metrics } from '../metrics.js';
 import { observeStripeCalls, type StripeClient } from '../stripe/stripe-client.js';
-import { stripeActivitiesPerSecond } from '../stripe/stripe-rate-limit.js';
+import type { StripeBudgetLimits } from '../stripe/stripe-request-budget.js';
 import { stripeTaskQueueFor } from '../temporal/task-queues.js';
 import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
 import { workflowsPath } from './workflow-source.js';
@@ -27,10 +27,10 @@ export interface WorkerDeps {
   client: Client;
   metrics?: Metrics;
   /**
-   * Stripe requests per second, all workers together (STRIPE_RATE_LIMIT_PER_SECOND): turned into the Stripe
-   * queue's activity rate limit, which the Temporal server holds across every worker (src/stripe/stripe-rate-limit.ts).
+   * The limits of the Stripe request budget `stripe` spends from (src/stripe/stripe-request-budget.ts), shown in
+   * `payconfirm_stripe_budget_requests_per_second`; the budget itself rides on the client, so no task queue is throttled.
    */
-  stripeRateLimitPerSecond: number;
+  stripeBudget?: StripeBudgetLimits;
   /** A prebuilt bundle (tests bundle once per run); default: bundle `workflows/` at start. */
   workflowBundle?: WorkflowBundleOption;
   paymentWorkflowTuning?: PaymentWorkflowTuning;
@@ -45,13 +45,16 @@ export interface WorkerDeps {
  * Two workers in one process: the main queue runs workflows, the event workflow's activities, the operator
  * decisions and the payment's pass (local activities); the `-stripe` queue runs the payment's pass for runs that
  * recorded it as a regular activity, the event backfill's page listing, the reconcile's comparisons and the
- * subscription's activity.
+ * subscription's activity. Stripe's limits are held by the request budget the Stripe client spends from before each
+ * request (src/stripe/stripe-request-budget.ts), shared by every process.
  */
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
-  const stripeActivityRate = stripeActivitiesPerSecond(deps.stripeRateLimitPerSecond);
   if (deps.metrics) {
     observeStripeCalls(deps.stripe, deps.metrics);
-    deps.metrics.stripeQueueActivitiesPerSecond.set(stripeActivityRate);
+    if (deps.stripeBudget) {
+      deps.metrics.stripeBudgetRequestsPerSecond.set({ scope: 'account' }, deps.stripeBudget.accountPerSecond);
+      deps.metrics.stripeBudgetRequestsPerSecond.set({ scope: 'operation' }, deps.stripeBudget.operationPerSecond);
+    }
   }
   const common = {
     connection: deps.connection,
@@ -93,14 +96,13 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     activities: {
       // The pass as a regular activity: for runs that recorded it before convergeInLocalActivity.
       ...paymentActivities,
-      // The backfill's pages: one Stripe request each, under the same queue-wide rate limit.
+      // The backfill's pages: one Stripe request each.
       ...createStripeEventPageActivities({ stripe: deps.stripe, pool: deps.pool, ...(deps.metrics ? { metrics: deps.metrics } : {}) }),
-      // The scheduled reconcile's comparisons: one PaymentIntent each (2–4 requests), under the same limit.
+      // The scheduled reconcile's comparisons: one PaymentIntent each (2–4 requests).
       ...createReconcileStripeActivities({ stripe: deps.stripe, pool: deps.pool, policy: deps.moneyPolicy ?? DEFAULT_MONEY_POLICY }),
-      // A subscription's one activity: a fresh read (one request) and its guarded write, under the same limit.
+      // A subscription's one activity: a fresh read (one request) and its guarded write.
       ...createSubscriptionActivities({ stripe: deps.stripe, pool: deps.pool }),
     },
-    maxTaskQueueActivitiesPerSecond: stripeActivityRate,
   });
   return [main, stripe];
 }

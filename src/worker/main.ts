@@ -5,7 +5,7 @@ import { openBackends } from '../runtime/backends.js';
 import { runMain } from '../runtime/startup-error.js';
 import { shutdownSignal } from '../runtime/shutdown-signal.js';
 import { installWorkerRuntime } from '../temporal/worker-runtime.js';
-import { stripeActivitiesPerSecond } from '../stripe/stripe-rate-limit.js';
+import { stripeKeyMode } from '../stripe/stripe-request-budget.js';
 import { startServiceWorkers } from './start-service-workers.js';
 import { loadTeamRoutes } from '../routes/routes-file.js';
 import { startWorkerMetricsServer, workerMetricsSettings } from './worker-metrics-server.js';
@@ -31,8 +31,7 @@ runMain('worker', async () => {
   logger.info(
     {
       taskQueue: config.temporal.taskQueue,
-      stripeRequestsPerSecond: config.stripe.rateLimitPerSecond,
-      stripeActivitiesPerSecond: stripeActivitiesPerSecond(config.stripe.rateLimitPerSecond),
+      stripeBudget: { ...config.stripe.budget, mode: stripeKeyMode(config.stripe.secretKey) },
       metricsUrl: metricsServer?.url,
     },
     'worker running',

@@ -41,7 +41,7 @@ export async function startServiceWorkers(
     stripe: backends.stripe,
     client: backends.temporal.client,
     metrics,
-    stripeRateLimitPerSecond: config.stripe.rateLimitPerSecond,
+    stripeBudget: backends.stripeBudget.limits,
     moneyPolicy: config.moneyPolicy,
     shutdownGraceTimeMs: config.shutdownGraceMs,
     routes,

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { installWorkerRuntime } from '../../src/temporal/worker-runtime.js';
 import { createStripeClient, type StripeClient } from '../../src/stripe/stripe-client.js';
+import { createStripeRequestBudget, type StripeBudgetLimits } from '../../src/stripe/stripe-request-budget.js';
 import { connectClient, connectWorker } from '../../src/temporal/connection.js';
 import { createWorkers, runWorkers } from '../../src/worker/create-workers.js';
 import type { PaymentWorkflowTuning } from '../../workflows/payment-workflow-input.js';
@@ -76,7 +77,8 @@ export async function startTestWorkers(
   opts: {
     stripe: StripeClient;
     tuning?: PaymentWorkflowTuning;
-    stripeRateLimitPerSecond?: number;
+    /** The limits of the request budget `stripe` spends from (budgetedStripeClientFor), shown in the workers' metrics. */
+    stripeBudget?: StripeBudgetLimits;
     metrics?: Metrics;
     moneyPolicy?: MoneyPolicy;
     /** The client the event activities reach payment workflows with (default: the context's own). */
@@ -99,7 +101,7 @@ export async function startTestWorkers(
     stripe: opts.stripe,
     client: opts.activityClient ?? ctx.client,
     metrics,
-    stripeRateLimitPerSecond: opts.stripeRateLimitPerSecond ?? 1_000,
+    ...(opts.stripeBudget ? { stripeBudget: opts.stripeBudget } : {}),
     workflowBundle: opts.workflowBundle ?? { codePath: ctx.workflowBundlePath },
     paymentWorkflowTuning: opts.tuning ?? TEST_TUNING,
     ...(opts.moneyPolicy ? { moneyPolicy: opts.moneyPolicy } : {}),
@@ -121,3 +123,10 @@ export async function startTestWorkers(
 /** A Stripe SDK client pointed at a fake (or stripe-mock) base URL, with a short timeout for tests. */
 export const stripeClientFor = (apiBase: string, secretKey = 'sk_test_fake', timeoutMs = 3_000): StripeClient =>
   createStripeClient({ secretKey, apiBase, timeoutMs });
+
+/**
+ * A client like stripeClientFor's that spends from the Stripe request budget in the context's own schema, as every
+ * process of a deployment does (src/stripe/stripe-request-budget.ts): clients made here for one context share it.
+ */
+export const budgetedStripeClientFor = (ctx: TestContext, apiBase: string, limits: StripeBudgetLimits, secretKey = 'sk_test_fake'): StripeClient =>
+  createStripeClient({ secretKey, apiBase, timeoutMs: 3_000, budget: createStripeRequestBudget({ pool: ctx.pool, limits }) });

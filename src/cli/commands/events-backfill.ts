@@ -14,7 +14,7 @@ export const BACKFILL_USAGE_LINE = '  payconfirm events backfill --since DATE|AG
 export const BACKFILL_HELP = `backfill lists Stripe's events (GET /v1/events, the types payconfirm handles) created since --since — an ISO
 date or date-time, or an age: 90m, 6h, 3d (at most ${STRIPE_EVENT_LIST_DAYS} days: what Stripe keeps) — and inserts into the inbox
 every event it lacks, as its webhook would have; the relay then dispatches them, and a later delivery of one is a
-duplicate. It runs the scheduled backfill's workflow now, on the workers, within STRIPE_RATE_LIMIT_PER_SECOND, and
+duplicate. It runs the scheduled backfill's workflow now, on the workers, within the shared Stripe request budget, and
 prints pages, events listed, inserted and already present. It waits --wait MS (default ${DEFAULT_WAIT_MS}); still
 running then: exit 2 (it goes on: its workflow id is printed). Needs TEMPORAL_ADDRESS and TEMPORAL_TASK_QUEUE.
 `;

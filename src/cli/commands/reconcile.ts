@@ -3,6 +3,7 @@ import { PAYMENT_INTENT_ID } from '../../domain/stripe-ids.js';
 import { allActivePaymentIntents } from '../../reconcile/active-payment-intents.js';
 import { reconcilePayment, wakePaymentToConverge, type ReconcileDeps } from '../../reconcile/reconcile-payments.js';
 import { createStripeClient } from '../../stripe/stripe-client.js';
+import { createStripeRequestBudget } from '../../stripe/stripe-request-budget.js';
 import { millisecondsOption, parseCommandArgs } from '../args.js';
 import { cliConfig, withPool, withTemporal } from '../cli-env.js';
 import { EXIT, UsageError } from '../cli-errors.js';
@@ -71,9 +72,12 @@ export const reconcileCommand: CommandGroup = {
     const waitMs = millisecondsOption('wait', values.wait, DEFAULT_FIX_WAIT_MS);
     const config = cliConfig(io.env);
     if (!config.stripe.secretKey) throw new ConfigError('STRIPE_SECRET_KEY', 'is required for this command');
-    const stripe = createStripeClient({ secretKey: config.stripe.secretKey, apiBase: config.stripe.apiBase, timeoutMs: config.stripe.timeoutMs });
+    const { secretKey } = config.stripe;
 
     return withPool(config, async (pool) => {
+      // The CLI's reads spend from the budget the workers and the API share (src/stripe/stripe-request-budget.ts).
+      const budget = createStripeRequestBudget({ pool, limits: config.stripe.budget });
+      const stripe = createStripeClient({ secretKey, apiBase: config.stripe.apiBase, timeoutMs: config.stripe.timeoutMs, budget });
       const deps: ReconcileDeps = { pool, stripe, policy: config.moneyPolicy };
       const ids = positionals.length ? positionals : await allActivePaymentIntents(pool, since);
       let results: BooksComparison[] = [];

@@ -11,6 +11,7 @@ import { FaultInjector } from './fault-injector.js';
 import { HttpExchange } from './http-exchange.js';
 import { IdempotencyStore } from './idempotency-store.js';
 import { newRequestId } from './ids.js';
+import { RateLimiter, type RateLimits } from './rate-limiter.js';
 import { RequestLog, type RequestLogEntry } from './request-log.js';
 import { RequestPipeline, type Delivery } from './request-pipeline.js';
 import { Router } from './router.js';
@@ -22,6 +23,7 @@ export interface FakeStripeServerConfig {
   readonly apiKey: string;
   readonly apiVersion: string;
   readonly idempotencyWindowMs: number;
+  readonly rateLimits?: RateLimits;
 }
 
 export class FakeStripeServer {
@@ -40,6 +42,7 @@ export class FakeStripeServer {
       router: new Router(stripeRoutes(this.state)),
       faults: this.faults,
       idempotency: this.idempotency,
+      ...(config.rateLimits ? { rateLimiter: new RateLimiter(config.rateLimits) } : {}),
     });
     this.http = createServer((req, res) => void this.handle(req, res));
   }

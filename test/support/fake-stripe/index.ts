@@ -13,6 +13,7 @@ import { FakeStripeServer } from './fake-stripe-server.js';
 import type { PaymentIntentSetup } from './fake-stripe-state.js';
 import type { FaultHandle, FaultRule } from './fault-injector.js';
 import type { PathPattern } from './path-pattern.js';
+import type { RateLimits } from './rate-limiter.js';
 import type { InitialRefundStatus } from './refund-lifecycle.js';
 import type { RequestLogEntry } from './request-log.js';
 import { subscriptionView, type SubscriptionChanges, type SubscriptionObject, type SubscriptionSetup } from './subscriptions.js';
@@ -37,6 +38,11 @@ export interface FakeStripeOptions {
   idempotencyWindowMs?: number;
   /** The only accepted secret key; anything else gets a 401. Default `sk_test_fake`. */
   apiKey?: string;
+  /**
+   * Enforce Stripe's rate limiter: requests per sliding second for the account and for each operation (method + path
+   * template); over either, 429 `rate_limit_error` with Retry-After 1 (logged with status 429). Default: no limit.
+   */
+  rateLimits?: RateLimits;
 }
 
 export interface RefundSetup {
@@ -166,6 +172,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     apiKey,
     apiVersion: Stripe.API_VERSION,
     idempotencyWindowMs: options.idempotencyWindowMs ?? DAY_MS,
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
   });
   const { state, faults, log } = server;
   return {
@@ -236,6 +243,7 @@ export type {
 export type { ErrorFault, FaultHandle, FaultKind, FaultMethod, FaultRule, LostResponseFault, RateLimitFault, TimeoutFault } from './fault-injector.js';
 export type { FormObject, FormValue } from './form-body.js';
 export type { PathPattern } from './path-pattern.js';
+export type { RateLimits } from './rate-limiter.js';
 export type { RequestLogEntry } from './request-log.js';
 export type { StripeErrorPayload, StripeErrorType } from './stripe-errors.js';
 export type {

@@ -1,7 +1,7 @@
 /**
  * What happens to one API request, independent of HTTP:
  *
- *   authenticate -> route -> fault check -> idempotency (replay / 400 / 409 /
+ *   authenticate -> route -> [rate limiter] -> fault check -> idempotency (replay / 400 / 409 /
  *   reserve) -> validate -> [timeout hold] -> execute -> save under the key
  *   -> [applied timeout hold] -> answer | drop
  *
@@ -20,6 +20,7 @@ import type { FormObject } from './form-body.js';
 import type { ApiRequest } from './http-exchange.js';
 import type { IdempotencyOutcome, IdempotencyStore, Reservation } from './idempotency-store.js';
 import { newRequestId } from './ids.js';
+import type { RateLimiter } from './rate-limiter.js';
 import type { RequestLogEntry } from './request-log.js';
 import { routeInput, type Execution, type RouteMatch, type Router } from './router.js';
 import {
@@ -45,6 +46,8 @@ export interface PipelineParts {
   readonly router: Router;
   readonly faults: FaultInjector;
   readonly idempotency: IdempotencyStore<ApiResponse>;
+  /** Stripe's limiter (rate-limiter.ts), checked once a request is routed; none: no limit. */
+  readonly rateLimiter?: RateLimiter;
 }
 
 const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
@@ -67,6 +70,7 @@ export class RequestPipeline {
       if (request.apiKey !== this.config.apiKey) throw authenticationFailed(request.apiKey);
       const match = this.parts.router.match(request.method, request.path);
       if (match === undefined) throw unrecognizedUrl(request.method, request.path);
+      if (this.parts.rateLimiter?.admit(`${request.method} ${match.route.pattern}`, entry.at) === false) throw rateLimited(1);
       const fault = this.parts.faults.take(request.method, request.path);
       if (fault !== undefined) entry.fault = fault.rule.kind;
       const refusal = fault === undefined ? undefined : refusalFor(fault.rule);
