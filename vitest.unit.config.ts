@@ -18,6 +18,7 @@ export const UNIT_TESTS = [
   'test/rate-limit.test.ts',
   'test/docs-links.test.ts',
   'test/docker-compose.test.ts',
+  'test/dependency-rules.test.ts',
   'test/client/*.test.ts',
 ];
 

@@ -21,9 +21,9 @@ import type { PaymentTruth } from '../src/domain/payment-truth.js';
 import { holdsFreedByStripe } from '../src/domain/refund-allowance.js';
 import type { Metrics } from '../src/metrics.js';
 import { readPaymentTruth, truthHintsOf } from '../src/stripe/read-payment-truth.js';
-import { createStripeBooksSync } from '../src/stripe/stripe-books-sync.js';
+import { createStripeBooksSync } from './stripe-books-sync.js';
 import type { StripeClient } from '../src/stripe/stripe-client.js';
-import { toActivityFailure } from '../src/stripe/stripe-failures.js';
+import { toActivityFailure } from './stripe-activity-failure.js';
 
 /** A truth handed in by the caller (confirm's own read) is used only while it is this fresh. */
 export const HANDED_TRUTH_MAX_AGE_MS = 30_000;

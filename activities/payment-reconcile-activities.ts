@@ -9,7 +9,7 @@ import { activePaymentIntentsPage, type ActivePage, type ActivityCursor } from '
 import { reconcilePayment, wakePaymentToConverge } from '../src/reconcile/reconcile-payments.js';
 import { beginReconcileRun, finishReconcileRun, recordReconcileFindings, type ReconcileFinding, type ReconcileRunSummary } from '../src/reconcile/reconcile-runs.js';
 import type { StripeClient } from '../src/stripe/stripe-client.js';
-import { toActivityFailure } from '../src/stripe/stripe-failures.js';
+import { toActivityFailure } from './stripe-activity-failure.js';
 import type { PaymentWorkflowStarter } from '../src/temporal/payment-workflow-client.js';
 import { PaymentStageKey } from '../src/temporal/search-attributes.js';
 

@@ -8,7 +8,7 @@ import { eventTypeGroups, summariseStripeEvent } from '../src/domain/stripe-even
 import { backfillTypeGroups, wildcardGroup, type RoutePatterns } from '../src/routes/route-matching.js';
 import type { Metrics } from '../src/metrics.js';
 import type { StripeClient } from '../src/stripe/stripe-client.js';
-import { toActivityFailure } from '../src/stripe/stripe-failures.js';
+import { toActivityFailure } from './stripe-activity-failure.js';
 
 export interface StripeEventPageInput {
   /** `created[gte]`, Unix seconds. */

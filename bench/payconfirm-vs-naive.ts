@@ -25,7 +25,7 @@ import { createPool, type Pool } from '../src/db/pool.js';
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
 import { freePort } from '../src/dev/free-port.js';
 import { ensureTool, TEMPORAL_CLI } from '../src/dev/go-tools.js';
-import { projectRoot } from '../src/dev/project-paths.js';
+import { projectRoot } from '../src/runtime/project-paths.js';
 import { DEV_TRANSFER_QUEUE_POLLS_PER_SECOND, startTemporalDevServer, TRANSFER_QUEUE_READS_KEY } from '../src/dev/temporal-dev-server.js';
 import { connectClient } from '../src/temporal/connection.js';
 import { startOrAttachPayment } from '../src/temporal/payment-workflow-client.js';

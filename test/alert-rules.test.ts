@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { createApp } from '../src/api/app.js';
 import { startMetricsServer } from '../src/metrics-server.js';
 import { ensureTool, PROMTOOL } from '../src/dev/go-tools.js';
-import { projectRoot } from '../src/dev/project-paths.js';
+import { projectRoot } from '../src/runtime/project-paths.js';
 import { createMetrics } from '../src/metrics.js';
 import { STATE_GAUGE_NAMES } from '../src/state-gauges.js';
 import { signalPaymentWithStart } from '../src/temporal/payment-workflow-client.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot as findProjectRoot } from '../src/dev/project-paths.js';
+import { projectRoot as findProjectRoot } from '../src/runtime/project-paths.js';
 import { startFakeStripe, type FakeStripe } from './support/fake-stripe/index.js';
 import { moneyFor, newCustomer, newPaymentIntent } from './support/payment-fixtures.js';
 import { startTestApi, type TestApi } from './support/test-api.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { projectRoot } from '../src/dev/project-paths.js';
+import { projectRoot } from '../src/runtime/project-paths.js';
 import { brokenLinks, describeBrokenLinks, githubSlug, headingAnchors, relativeLinks } from './support/markdown-links.js';
 
 /**

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/dev/free-port.js';
-import { projectRoot } from '../src/dev/project-paths.js';
+import { projectRoot } from '../src/runtime/project-paths.js';
 import { completedPassesOf } from './support/history-events.js';
 import { startOrAttachPayment } from '../src/temporal/payment-workflow-client.js';
 import { startFakeStripe, type FakeStripe } from './support/fake-stripe/index.js';

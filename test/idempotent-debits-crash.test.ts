@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../src/db/accounts.js';
 import { creditPayment } from '../src/db/ledger.js';
 import { freePort } from '../src/dev/free-port.js';
-import { projectRoot } from '../src/dev/project-paths.js';
+import { projectRoot } from '../src/runtime/project-paths.js';
 import { eventually } from './support/eventually.js';
 import { callApi } from './support/test-api.js';
 import { createTestContext, uniqueSuffix, type TestContext } from './support/test-context.js';

@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { adjustBalance } from '../src/db/admin-adjustments.js';
 import { appendLedgerEntry, LedgerIdempotencyConflictError } from '../src/db/ledger.js';
 import { inTransaction, type Pool, type PoolClient } from '../src/db/pool.js';
-import { projectRoot } from '../src/dev/project-paths.js';
+import { projectRoot } from '../src/runtime/project-paths.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics, type Metrics } from '../src/metrics.js';
 import {

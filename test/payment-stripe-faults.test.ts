@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStripeBooksSync, MAX_KEY_GENERATIONS } from '../src/stripe/stripe-books-sync.js';
+import { createStripeBooksSync, MAX_KEY_GENERATIONS } from '../activities/stripe-books-sync.js';
 import { verifyLedger } from '../src/db/ledger-verify.js';
 import { applyMovements, loadPaymentBooks } from '../src/db/payment-books.js';
 import { attentionReasonForFailure, FAILURE_TYPES } from '../src/domain/failure-types.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { verifyLedger } from '../src/db/ledger-verify.js';
 import type { StripeEventSummary } from '../src/domain/stripe-events.js';
-import { projectRoot } from '../src/dev/project-paths.js';
+import { projectRoot } from '../src/runtime/project-paths.js';
 import { backfillTypeGroups, routesForEventType, wildcardGroup } from '../src/routes/route-matching.js';
 import { withFailedRoutes, withRoutedForwards } from '../src/routes/route-outcome.js';
 import { loadRoutesFile, parseRoutesFile, RoutesFileError, type TeamRoute } from '../src/routes/routes-file.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CHROMIUM_HEADLESS_ARGS, ensureChromium } from '../src/dev/chromium.js';
-import { projectRoot } from '../src/dev/project-paths.js';
+import { projectRoot } from '../src/runtime/project-paths.js';
 import { PaymentStageKey } from '../src/temporal/search-attributes.js';
 import { startOrAttachPayment, type PaymentHandle } from '../src/temporal/payment-workflow-client.js';
 import { startFakeStripe, type FakeStripe } from './support/fake-stripe/index.js';

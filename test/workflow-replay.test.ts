@@ -2,7 +2,7 @@ import { Worker, bundleWorkflowCode, type ReplayResult, type ReplayWorkerOptions
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { basename, dirname, join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { projectRoot } from '../src/dev/project-paths.js';
+import { projectRoot } from '../src/runtime/project-paths.js';
 import { createLogger } from '../src/logger.js';
 import { installWorkerRuntime } from '../src/temporal/worker-runtime.js';
 import { completedPassesOf, countEvents, eventTypesOf, patchIdsOf } from './support/history-events.js';

@@ -1,5 +1,5 @@
 import { ConfigError } from '../config.js';
-import { withDevStackDefaults } from '../dev/dev-stack-env.js';
+import { withDevStackDefaults } from '../runtime/dev-stack-env.js';
 import { scrubSecrets } from '../logger.js';
 import { StartupError } from '../runtime/startup-error.js';
 import { TemporalUnreachableError } from '../temporal/connection.js';

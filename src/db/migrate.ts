@@ -1,6 +1,6 @@
 import { runner } from 'node-pg-migrate';
 import { join } from 'node:path';
-import { projectRoot } from '../dev/project-paths.js';
+import { projectRoot } from '../runtime/project-paths.js';
 
 export const migrationsDir = (): string => join(projectRoot(), 'src', 'db', 'migrations');
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { toolsDir } from './project-paths.js';
+import { toolsDir } from '../runtime/project-paths.js';
 
 /**
  * Go-built developer tools, pinned in one place. Each is resolved in this order:

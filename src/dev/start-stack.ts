@@ -17,8 +17,8 @@ import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres
 import { ensureTool, MAILPIT, STRIPE_MOCK, TEMPORAL_CLI } from './go-tools.js';
 import { startMailpit, type RunningMailpit } from './mailpit.js';
 import { requireFreePort } from './port-check.js';
-import { removeDevStackEnv, writeDevStackEnv } from './dev-stack-env.js';
-import { dataDir } from './project-paths.js';
+import { removeDevStackEnv, writeDevStackEnv } from '../runtime/dev-stack-env.js';
+import { dataDir } from '../runtime/project-paths.js';
 import { startStripeMock, STRIPE_MOCK_SECRET_KEY, type RunningStripeMock } from './stripe-mock.js';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-server.js';
 

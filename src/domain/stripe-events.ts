@@ -1,5 +1,5 @@
 import { EVENT_ID, PAYMENT_INTENT_ID } from './stripe-ids.js';
-import { isSubscriptionId } from '../subscriptions/subscription-state.js';
+import { isSubscriptionId } from './stripe-ids.js';
 
 /**
  * Stripe webhook events: the shape payconfirm accepts, the facts it keeps, and where each type goes.

@@ -1,6 +1,4 @@
-import { ApplicationFailure } from '@temporalio/common';
 
-import { FAILURE_TYPES } from '../domain/failure-types.js';
 
 /**
  * One place that turns a Stripe SDK error into what Temporal should do with it:
@@ -16,7 +14,7 @@ interface StripeLikeError {
   headers?: Record<string, string | undefined>;
 }
 
-const asStripeError = (err: unknown): StripeLikeError | null =>
+export const asStripeError = (err: unknown): StripeLikeError | null =>
   err && typeof err === 'object' && typeof (err as StripeLikeError).type === 'string' && String((err as StripeLikeError).type).startsWith('Stripe')
     ? (err as StripeLikeError)
     : null;
@@ -39,29 +37,3 @@ export const isResourceMissing = (err: unknown): boolean => {
   const e = asStripeError(err);
   return e?.statusCode === 404 || e?.code === 'resource_missing';
 };
-
-/** Converts a Stripe error into the failure the activity should throw. Non-Stripe errors pass through. */
-export function toActivityFailure(err: unknown, what: string): Error {
-  const e = asStripeError(err);
-  if (!e) return err instanceof Error ? err : new Error(String(err));
-  const message = `${what}: Stripe ${e.statusCode ?? 'no response'} ${e.type}${e.code ? ` (${e.code})` : ''}: ${e.message ?? ''}${e.requestId ? ` [${e.requestId}]` : ''}`;
-  switch (e.type) {
-    case 'StripeRateLimitError': {
-      const delay = retryAfterMs(e.headers);
-      return ApplicationFailure.create({ message, type: 'StripeRateLimited', nonRetryable: false, ...(delay !== null ? { nextRetryDelay: delay } : {}) });
-    }
-    case 'StripeConnectionError':
-    case 'StripeAPIError':
-      return ApplicationFailure.retryable(message, 'StripeUnavailable');
-    case 'StripeIdempotencyError':
-      return ApplicationFailure.nonRetryable(message, FAILURE_TYPES.stripeIdempotency);
-    case 'StripeAuthenticationError':
-    case 'StripePermissionError':
-      return ApplicationFailure.nonRetryable(message, FAILURE_TYPES.stripeCredentials);
-    default:
-      if ((e.statusCode ?? 0) >= 500 || e.statusCode === undefined) return ApplicationFailure.retryable(message, 'StripeUnavailable');
-      if (e.statusCode === 409) return ApplicationFailure.retryable(message, 'StripeConflict'); // same key still in flight
-      if (isResourceMissing(err)) return ApplicationFailure.nonRetryable(message, FAILURE_TYPES.stripeResourceMissing);
-      return ApplicationFailure.nonRetryable(message, FAILURE_TYPES.stripeRejected);
-  }
-}

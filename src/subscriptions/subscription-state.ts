@@ -7,8 +7,7 @@ import type Stripe from 'stripe';
  */
 
 /** A Stripe subscription id (`sub_…`). */
-export const SUBSCRIPTION_ID = /^sub_[A-Za-z0-9_]{1,250}$/;
-export const isSubscriptionId = (v: unknown): v is string => typeof v === 'string' && SUBSCRIPTION_ID.test(v);
+export { isSubscriptionId, SUBSCRIPTION_ID } from '../domain/stripe-ids.js';
 
 /** The signal a Stripe event about a subscription sends its workflow (`sub_…`); the event is only a nudge. */
 export const SUBSCRIPTION_EVENT_SIGNAL = 'subscriptionEvent';

@@ -1,7 +1,7 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../dev/project-paths.js';
+import { projectRoot } from '../runtime/project-paths.js';
 
 /** The workflows entry point: TypeScript sources in development, compiled JS in dist/. */
 export function workflowsPath(): string {

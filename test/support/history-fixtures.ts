@@ -2,7 +2,7 @@ import type { HistoryAndWorkflowId } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { projectRoot } from '../../src/dev/project-paths.js';
+import { projectRoot } from '../../src/runtime/project-paths.js';
 import { historyFromJson, historyToJson } from './history-json.js';
 
 /**

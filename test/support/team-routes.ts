@@ -1,7 +1,7 @@
 import { temporal } from '@temporalio/proto';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { projectRoot } from '../../src/dev/project-paths.js';
+import { projectRoot } from '../../src/runtime/project-paths.js';
 import { eventually } from './eventually.js';
 import { cleanEnv } from './run-process.js';
 import type { TestContext } from './test-context.js';

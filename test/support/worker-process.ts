@@ -2,7 +2,7 @@ import type { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { projectRoot } from '../../src/dev/project-paths.js';
+import { projectRoot } from '../../src/runtime/project-paths.js';
 import { stripeTaskQueueFor } from '../../src/temporal/task-queues.js';
 import { eventually } from './eventually.js';
 import { cleanEnv } from './run-process.js';

@@ -1,21 +1,22 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type Stripe from 'stripe';
-import { recordMirror, recordMirrorRepair } from '../db/payment-books.js';
-import type { Pool } from '../db/pool.js';
-import { carriesCreditMark, creditMarkMetadata, type CreditMark } from '../domain/credit-mark.js';
-import { OWN_METADATA_PREFIX } from '../domain/credit-policy.js';
-import { FAILURE_TYPES } from '../domain/failure-types.js';
+import { recordMirror, recordMirrorRepair } from '../src/db/payment-books.js';
+import type { Pool } from '../src/db/pool.js';
+import { carriesCreditMark, creditMarkMetadata, type CreditMark } from '../src/domain/credit-mark.js';
+import { OWN_METADATA_PREFIX } from '../src/domain/credit-policy.js';
+import { FAILURE_TYPES } from '../src/domain/failure-types.js';
 import {
   keyGeneration,
   stripeKeyForCreditMark,
   stripeKeyForCreditTransaction,
   stripeKeyForMirrorRepair,
   stripeKeyForMirrorTransaction,
-} from '../domain/idempotency-keys.js';
-import type { BookedMovement } from '../domain/payment-plan.js';
-import type { Metrics } from '../metrics.js';
-import type { StripeClient } from './stripe-client.js';
-import { isIdempotentReplay, isServerError, toActivityFailure } from './stripe-failures.js';
+} from '../src/domain/idempotency-keys.js';
+import type { BookedMovement } from '../src/domain/payment-plan.js';
+import type { Metrics } from '../src/metrics.js';
+import type { StripeClient } from '../src/stripe/stripe-client.js';
+import { isIdempotentReplay, isServerError } from '../src/stripe/stripe-failures.js';
+import { toActivityFailure } from './stripe-activity-failure.js';
 
 /** What a Stripe SDK result carries about its HTTP response (absent on objects found by a lookup). */
 type Replayable = { lastResponse?: { headers: Record<string, string> } };
@@ -105,7 +106,7 @@ export const mirrorIdempotencyKey = (paymentIntentId: string, m: Pick<BookedMove
  * Stripe's copy of a payment's books: the mirror transactions and the credit mark. Each write is idempotent on its
  * own: a POST under a deterministic Idempotency-Key whose parameters never change between attempts, and a lookup
  * before writing whenever an earlier attempt or run may have written already. Errors come out as the activity
- * failures Temporal should see (src/stripe/stripe-failures.ts).
+ * failures Temporal should see (activities/stripe-activity-failure.ts).
  */
 export function createStripeBooksSync({ stripe, pool, metrics }: StripeBooksSyncDeps) {
   const guardStopped = (guard: 'stripe_lookup' | 'stripe_idempotency') => metrics?.duplicatesStopped.inc({ guard });
