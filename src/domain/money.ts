@@ -11,4 +11,3 @@ const ISO_CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('curr
 /** A lower-case ISO 4217 code (`usd`, `eur`, `jpy`): what payconfirm accepts from callers and operators. */
 export const isCurrencyCode = (v: unknown): v is string => typeof v === 'string' && /^[a-z]{3}$/.test(v) && ISO_CURRENCIES.has(v);
 
-export const isMinorAmount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);

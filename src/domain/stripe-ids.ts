@@ -4,7 +4,4 @@ export const CUSTOMER_ID = /^cus_[A-Za-z0-9]{1,250}$/;
 export const EVENT_ID = /^evt_[A-Za-z0-9_]{1,250}$/;
 export const SUBSCRIPTION_ID = /^sub_[A-Za-z0-9_]{1,250}$/;
 
-export const isPaymentIntentId = (v: unknown): v is string => typeof v === 'string' && PAYMENT_INTENT_ID.test(v);
-export const isCustomerId = (v: unknown): v is string => typeof v === 'string' && CUSTOMER_ID.test(v);
-export const isEventId = (v: unknown): v is string => typeof v === 'string' && EVENT_ID.test(v);
 export const isSubscriptionId = (v: unknown): v is string => typeof v === 'string' && SUBSCRIPTION_ID.test(v);
