@@ -283,7 +283,7 @@ export function createPaymentActivities({
       throw failedAt(ApplicationFailure.nonRetryable(err.message, FAILURE_TYPES.ledgerConflict), where());
     }
     // A resolve refused because the payment was credited meanwhile: the next attempt finds the credit.
-    if (err instanceof DecisionRefusedError) throw failedAt(ApplicationFailure.retryable(err.message, 'CreditedMeanwhile'), where());
+    if (err instanceof DecisionRefusedError) throw failedAt(ApplicationFailure.retryable(err.message, FAILURE_TYPES.creditedMeanwhile), where());
     throw failedAt(err, where());
   }
 

@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { FAILURE_TYPES } from '../src/domain/failure-types.js';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Pool } from '../src/db/pool.js';
 import type { Drift } from '../src/domain/books-drift.js';
@@ -151,7 +152,7 @@ export function createPaymentReconcileActivities({
      */
     async finishReconcileRun(input: { runId: string; checked: number }): Promise<ReconcileRunSummary> {
       const { run, closedNow } = await finishReconcileRun(pool, input.runId, input.checked);
-      if (!run) throw ApplicationFailure.nonRetryable(`reconcile run ${input.runId} was never begun`, 'ReconcileRunMissing');
+      if (!run) throw ApplicationFailure.nonRetryable(`reconcile run ${input.runId} was never begun`, FAILURE_TYPES.reconcileRunMissing);
       if (closedNow) {
         metrics?.reconcileRuns.inc();
         metrics?.reconcilePaymentsChecked.inc(run.checked);

@@ -14,19 +14,19 @@ export function toActivityFailure(err: unknown, what: string): Error {
   switch (e.type) {
     case 'StripeRateLimitError': {
       const delay = retryAfterMs(e.headers);
-      return ApplicationFailure.create({ message, type: 'StripeRateLimited', nonRetryable: false, ...(delay !== null ? { nextRetryDelay: delay } : {}) });
+      return ApplicationFailure.create({ message, type: FAILURE_TYPES.stripeRateLimited, nonRetryable: false, ...(delay !== null ? { nextRetryDelay: delay } : {}) });
     }
     case 'StripeConnectionError':
     case 'StripeAPIError':
-      return ApplicationFailure.retryable(message, 'StripeUnavailable');
+      return ApplicationFailure.retryable(message, FAILURE_TYPES.stripeUnavailable);
     case 'StripeIdempotencyError':
       return ApplicationFailure.nonRetryable(message, FAILURE_TYPES.stripeIdempotency);
     case 'StripeAuthenticationError':
     case 'StripePermissionError':
       return ApplicationFailure.nonRetryable(message, FAILURE_TYPES.stripeCredentials);
     default:
-      if ((e.statusCode ?? 0) >= 500 || e.statusCode === undefined) return ApplicationFailure.retryable(message, 'StripeUnavailable');
-      if (e.statusCode === 409) return ApplicationFailure.retryable(message, 'StripeConflict'); // same key still in flight
+      if ((e.statusCode ?? 0) >= 500 || e.statusCode === undefined) return ApplicationFailure.retryable(message, FAILURE_TYPES.stripeUnavailable);
+      if (e.statusCode === 409) return ApplicationFailure.retryable(message, FAILURE_TYPES.stripeConflict); // same key still in flight
       if (isResourceMissing(err)) return ApplicationFailure.nonRetryable(message, FAILURE_TYPES.stripeResourceMissing);
       return ApplicationFailure.nonRetryable(message, FAILURE_TYPES.stripeRejected);
   }

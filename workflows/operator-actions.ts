@@ -1,4 +1,5 @@
 import { MIRROR_STAGE, type AttentionReason, type PaymentState } from '../src/domain/payment.js';
+import { FAILURE_TYPES } from '../src/domain/failure-types.js';
 
 /**
  * When an operator's `retry`, `resolve` or `reject` applies to a payment, and what to do for each reason it
@@ -38,25 +39,25 @@ export interface Refusal {
 export function refusalOf(action: OperatorActionName, state: PaymentState): Refusal | null {
   if (state.stage !== 'needs_attention' || !state.attention) {
     return {
-      type: 'NotAwaitingOperator',
+      type: FAILURE_TYPES.notAwaitingOperator,
       message: `payment ${state.paymentIntentId} is ${state.stage}, not needs_attention: ${action} applies only to a payment waiting for an operator`,
     };
   }
   if (action === 'resolve' && !ACCOUNT_REASONS.includes(state.attention.reason)) {
     return {
-      type: 'ResolveNotApplicable',
+      type: FAILURE_TYPES.resolveNotApplicable,
       message: `resolve names the account to credit, but payment ${state.paymentIntentId} waits for ${state.attention.reason}: fix the cause and retry${refusalOf('reject', state) ? '' : ', or reject'}`,
     };
   }
   if (action === 'skipMirror' && (state.attention.failedStage !== MIRROR_STAGE || !state.ledgerEntryId)) {
     return {
-      type: 'SkipMirrorNotApplicable',
+      type: FAILURE_TYPES.skipMirrorNotApplicable,
       message: `skip-mirror leaves the Stripe customer balance alone after the ledger credit, but payment ${state.paymentIntentId} waits at ${state.attention.failedStage}`,
     };
   }
   if (action === 'reject' && state.ledgerEntryId) {
     return {
-      type: 'AlreadyCredited',
+      type: FAILURE_TYPES.alreadyCredited,
       message: `payment ${state.paymentIntentId} is already credited in the ledger (entry ${state.ledgerEntryId}): it cannot be rejected; fix the cause and retry, or skip-mirror`,
     };
   }

@@ -45,12 +45,12 @@ export function installPaymentHandlers(state: PaymentState, mailbox: PaymentMail
     return state;
   };
   const refuseUnless = (action: OperatorActionName) => {
-    if (mailbox.decision) throw ApplicationFailure.nonRetryable(`an operator's ${mailbox.decision.kind} is already being applied`, 'DecisionPending');
+    if (mailbox.decision) throw ApplicationFailure.nonRetryable(`an operator's ${mailbox.decision.kind} is already being applied`, FAILURE_TYPES.decisionPending);
     const refusal = refusalOf(action, state);
     if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.type);
   };
   const requireReason = (given: { reason?: unknown } | undefined, action: string) => {
-    if (typeof given?.reason !== 'string' || !given.reason.trim()) throw ApplicationFailure.nonRetryable(`${action} needs {"reason": "…"}`, 'InvalidReason');
+    if (typeof given?.reason !== 'string' || !given.reason.trim()) throw ApplicationFailure.nonRetryable(`${action} needs {"reason": "…"}`, FAILURE_TYPES.invalidReason);
   };
   setHandler(paymentStateQuery, () => state);
   setHandler(paymentEventSignal, (notice) => {
@@ -62,7 +62,7 @@ export function installPaymentHandlers(state: PaymentState, mailbox: PaymentMail
     validator: (resolve) => {
       refuseUnless('resolve');
       if (!isAccountId(resolve?.accountId)) {
-        throw ApplicationFailure.nonRetryable('resolve needs {"accountId": "<account uuid>"}', 'InvalidResolve');
+        throw ApplicationFailure.nonRetryable('resolve needs {"accountId": "<account uuid>"}', FAILURE_TYPES.invalidResolve);
       }
     },
   });

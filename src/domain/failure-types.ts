@@ -1,10 +1,19 @@
 import type { AttentionReason } from './payment.js';
 
 /**
- * Types of the non-retryable failures activities throw (ApplicationFailure.type), and the
- * needs_attention reason each becomes in the payment workflow. Workflow-safe (pure).
+ * Every ApplicationFailure type payconfirm throws, in one table: the non-retryable failures activities throw (and
+ * the needs_attention reason each becomes in the payment workflow), the retryable ones (their retry policy applies),
+ * and the refusals of the payment workflow's operator updates. Workflow-safe (pure).
  */
 export const FAILURE_TYPES = {
+  // Retryable: the activity's retry policy (or Stripe's Retry-After) applies.
+  stripeRateLimited: 'StripeRateLimited',
+  stripeUnavailable: 'StripeUnavailable',
+  /** The same Idempotency-Key is still in flight at Stripe (409). */
+  stripeConflict: 'StripeConflict',
+  /** A resolve refused because the payment was credited meanwhile: the next attempt finds the credit. */
+  creditedMeanwhile: 'CreditedMeanwhile',
+  // Non-retryable:
   stripeResourceMissing: 'StripeResourceMissing',
   stripeIdempotency: 'StripeIdempotencyError',
   stripeCredentials: 'StripeCredentialsRejected',
@@ -15,6 +24,16 @@ export const FAILURE_TYPES = {
   paymentRejected: 'PaymentRejected',
   /** The database refused an operator decision that no longer applies (reject or resolve after the credit). */
   decisionRefused: 'DecisionRefused',
+  /** The scheduled reconcile's run row is missing (its begin step never ran). */
+  reconcileRunMissing: 'ReconcileRunMissing',
+  // Refusals of the payment workflow's operator updates (their validators; workflows/operator-actions.ts).
+  notAwaitingOperator: 'NotAwaitingOperator',
+  resolveNotApplicable: 'ResolveNotApplicable',
+  skipMirrorNotApplicable: 'SkipMirrorNotApplicable',
+  alreadyCredited: 'AlreadyCredited',
+  decisionPending: 'DecisionPending',
+  invalidReason: 'InvalidReason',
+  invalidResolve: 'InvalidResolve',
 } as const;
 
 const REASON_BY_TYPE: Record<string, AttentionReason> = {

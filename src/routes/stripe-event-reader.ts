@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { FAILURE_TYPES } from '../domain/failure-types.js';
 import { STRIPE_EVENT_UNREADABLE } from './team-workflow.js';
 
 /**
@@ -63,7 +64,7 @@ export function createStripeEventReader(options: StripeEventReaderOptions) {
       // 400 / 404: this event cannot be read, ever (older than 30 days, another account's). Anything else — 401/403 (a
       // key to fix), 429, 5xx — is retried by Temporal until it answers.
       if (response.status === 400 || response.status === 404) throw ApplicationFailure.nonRetryable(message, STRIPE_EVENT_UNREADABLE);
-      throw ApplicationFailure.retryable(message, 'StripeUnavailable');
+      throw ApplicationFailure.retryable(message, FAILURE_TYPES.stripeUnavailable);
     },
   };
 }
