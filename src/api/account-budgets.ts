@@ -30,10 +30,5 @@ export const UNLIMITED_ACCOUNT_BUDGETS: AccountBudgets = {
 };
 
 /** The table from per-minute numbers (config), each bursting up to its own number. */
-export const accountBudgetsPerMinute = (perMinute: Record<keyof AccountBudgets, number>): AccountBudgets => ({
-  confirm: { perMinute: perMinute.confirm },
-  status: { perMinute: perMinute.status },
-  spend: { perMinute: perMinute.spend },
-  refund: { perMinute: perMinute.refund },
-  stripeReads: { perMinute: perMinute.stripeReads },
-});
+export const accountBudgetsPerMinute = (perMinute: Record<keyof AccountBudgets, number>): AccountBudgets =>
+  Object.fromEntries(Object.entries(perMinute).map(([kind, n]) => [kind, { perMinute: n }])) as unknown as AccountBudgets;

@@ -59,7 +59,7 @@ export async function loadOwnedPaymentTruth(
     try {
       return { truth: await readPaymentTruth(deps.stripe, pi, hints), readAtMs };
     } catch (err) {
-      if (isResourceMissing(err)) throw notFound(`no PaymentIntent ${pi}`, 'payment_intent_not_found');
+      if (isResourceMissing(err)) throw strangerError(pi); // an unknown PaymentIntent: the same answer as a stranger's
       throw unavailable('stripe_unavailable', 'Stripe could not be reached; retry shortly', 5);
     }
   });

@@ -6,6 +6,7 @@ import { loadPaymentBooks } from '../db/payment-books.js';
 import { inTransaction } from '../db/pool.js';
 import { holdKeyForApiRefund, stripeKeyForApiRefund } from '../domain/idempotency-keys.js';
 import { leftToRefundMinor, REFUND_HOLD_METADATA, refundAllowance } from '../domain/refund-allowance.js';
+import { retryAfterMs } from '../stripe/stripe-failures.js';
 import { signalPaymentWithStart } from '../temporal/payment-workflow-client.js';
 import type { ApiDeps } from './api-deps.js';
 import { HttpError, unavailable } from './http-errors.js';
@@ -109,7 +110,7 @@ async function sendRefund(deps: ApiDeps, recovery: RefundRecovery, claimed: Clai
     const e = err as { statusCode?: number; code?: string; headers?: Record<string, string> };
     if (e.statusCode === 429) {
       throw new HttpError(429, 'stripe_rate_limited', 'Stripe is rate limiting refunds; retry with the same Idempotency-Key', {
-        'Retry-After': String(retryAfterOf(e.headers) ?? 2),
+        'Retry-After': String(Math.ceil((retryAfterMs(e.headers) || 2_000) / 1000)),
       });
     }
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
@@ -139,9 +140,4 @@ async function sendRefund(deps: ApiDeps, recovery: RefundRecovery, claimed: Clai
       deps.logger.warn({ paymentIntentId: pi, refundId: refund.id, err: { message: (err as Error).message } }, 'could not wake the payment after a refund; its webhook will'),
   );
   return answer;
-}
-
-function retryAfterOf(headers: Record<string, string> | undefined): number | null {
-  const value = Number(headers?.['retry-after']);
-  return Number.isFinite(value) && value > 0 ? Math.ceil(value) : null;
 }

@@ -1,4 +1,5 @@
-import { AccountExistsError, createAccount, findAccountById, isAccountEmail, setAccountEmail } from '../../db/accounts.js';
+import { AccountExistsError, createAccount, findAccountById, isAccountEmail, setAccountEmail, type Account } from '../../db/accounts.js';
+import type { Pool } from '../../db/pool.js';
 import { listAvailability, listOpenHolds } from '../../db/balance-holds.js';
 import { createApiKey, InvalidApiKeyRequestError, isApiKeyId, listApiKeys, revokeApiKey, type ApiKeyRecord } from '../../db/api-keys.js';
 import { isAccountId } from '../../domain/account-id.js';
@@ -95,14 +96,20 @@ const accountIdArg = (value: string | undefined): string => {
   return value;
 };
 
+/** The account, or exit 4 naming the id. */
+async function existingAccount(pool: Pool, accountId: string): Promise<Account> {
+  const account = await findAccountById(pool, accountId);
+  if (!account) throw new CliFailure(`no account ${accountId}`, EXIT.refused);
+  return account;
+}
+
 async function show(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } });
   if (values.help) return io.stdout(usage), EXIT.ok;
   const accountId = accountIdArg(positionals[0]);
   noPositionals(positionals.slice(1));
   const shown = await withPool(cliConfig(io.env), async (pool) => {
-    const account = await findAccountById(pool, accountId);
-    if (!account) throw new CliFailure(`no account ${accountId}`, EXIT.refused);
+    const account = await existingAccount(pool, accountId);
     return { account, balances: await listAvailability(pool, accountId), holds: await listOpenHolds(pool, accountId) };
   });
   const balances = shown.balances.map((b) => ({
@@ -182,8 +189,7 @@ async function keysCreate(argv: string[], io: CliIo): Promise<number> {
   const expiresAt = expiresInMinutes === null ? null : new Date(Date.now() + expiresInMinutes * 60_000);
 
   const created = await withPool(cliConfig(io.env), async (pool) => {
-    const account = await findAccountById(pool, accountId);
-    if (!account) throw new CliFailure(`no account ${accountId}`, EXIT.refused);
+    const account = await existingAccount(pool, accountId);
     try {
       return await createApiKey(pool, account, { name: values.name ?? null, scopes, expiresAt });
     } catch (err) {
@@ -202,7 +208,7 @@ async function keysList(argv: string[], io: CliIo): Promise<number> {
   const accountId = accountIdArg(positionals[0]);
   noPositionals(positionals.slice(1));
   const keys = await withPool(cliConfig(io.env), async (pool) => {
-    if (!(await findAccountById(pool, accountId))) throw new CliFailure(`no account ${accountId}`, EXIT.refused);
+    await existingAccount(pool, accountId);
     return listApiKeys(pool, accountId);
   });
   if (values.json) io.stdout(jsonText(keys.map(keyJson)));
